@@ -1,0 +1,10 @@
+namespace Datapath.Engine.Ports;
+
+public enum PortState
+{
+    Created,
+    Configured,
+    Started,
+    Stopped,
+    Closed,
+}
