@@ -11,6 +11,7 @@ namespace Datapath.Engine.Lcores;
 public sealed class LcoreSet : IDisposable
 {
     readonly Dictionary<int, Worker> _workers = new();
+    readonly int _previousLcore;
 
     public LcoreMap Map { get; }
     public int MainLcore => Map.Main.Lcore;
@@ -21,6 +22,7 @@ public sealed class LcoreSet : IDisposable
     {
         Map = map;
         if (pinMain) Libc.PinCurrentThread(map.Main.Cpus);
+        _previousLcore = Lcore.CurrentId;
         Lcore.SetCurrent(map.Main.Lcore);
         foreach (var e in map.Workers) _workers[e.Lcore] = new Worker(e);
         foreach (var w in _workers.Values) w.WaitReady();
@@ -50,6 +52,8 @@ public sealed class LcoreSet : IDisposable
     {
         foreach (var w in _workers.Values) w.Shutdown();
         _workers.Clear();
+        // The creating thread stops being the main lcore (it may be reused, e.g. by a test runner).
+        Lcore.SetCurrent(_previousLcore);
     }
 
     sealed class Worker

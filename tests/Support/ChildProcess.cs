@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Datapath.Tests.Support;
+
+/// <summary>
+/// A process a test starts and always ends: output captured, killed by its own PID (whole tree) on
+/// dispose if it is still running.
+/// </summary>
+public sealed class ChildProcess : IDisposable
+{
+    readonly Process _process;
+    readonly StringBuilder _stdout = new();
+    readonly StringBuilder _stderr = new();
+
+    public ChildProcess(string fileName, IEnumerable<string> args, string? stdin = null)
+    {
+        var psi = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        _process = new Process { StartInfo = psi };
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.AppendLine(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };
+        _process.Start();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        if (stdin is not null) _process.StandardInput.Write(stdin);
+    }
+
+    public static ChildProcess Datapath(params string[] args) => new("dotnet", [RepoPaths.DatapathDll, .. args]);
+
+    public int Pid => _process.Id;
+    public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
+    public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Waits for exit; false if it was still running after the timeout.</summary>
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout)) return false;
+        _process.WaitForExit(); // drains the async output readers
+        return true;
+    }
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Sends a signal to this process only (by PID).</summary>
+    public void Signal(int signal) => Process.Start("kill", [$"-{signal}", Pid.ToString()])!.WaitForExit();
+
+    /// <summary>Waits until stdout contains <paramref name="text"/>, or the process exits, or time runs out.</summary>
+    public bool WaitForOutput(string text, TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < timeout)
+        {
+            if (Stdout.Contains(text)) return true;
+            if (_process.HasExited) return Stdout.Contains(text);
+            Thread.Sleep(50);
+        }
+        return false;
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(5000);
+            }
+        }
+        catch (InvalidOperationException) { }
+        _process.Dispose();
+    }
+}
