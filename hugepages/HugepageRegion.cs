@@ -12,6 +12,8 @@ namespace Datapath.Hugepages;
 /// </summary>
 public sealed unsafe class HugepageRegion : IDisposable
 {
+    static long s_totalBytes;  // every live region of this process, for the -m limit
+
     ulong[]? _pagePhys;   // Pa mode: physical address of each page
     int _fd;
 
@@ -40,6 +42,8 @@ public sealed unsafe class HugepageRegion : IDisposable
         ulong length = (minBytes + page - 1) / page * page;
         if (length == 0) length = page;
         string fullName = $"{options.FilePrefix}-{name}";
+        if (options.LimitBytes > 0 && (ulong)Interlocked.Read(ref s_totalBytes) + length > options.LimitBytes)
+            throw new HugepageException($"{name}: {HugepageInventory.FormatSize(length)} more would pass the -m limit of {HugepageInventory.FormatSize(options.LimitBytes)} ({HugepageInventory.FormatSize((ulong)s_totalBytes)} in use): raise -m or use fewer buffers (--total-num-mbufs)");
 
         if (!options.NoHuge)
         {
@@ -94,6 +98,7 @@ public sealed unsafe class HugepageRegion : IDisposable
                 throw new HugepageException($"mlock of {HugepageInventory.FormatSize(length)} failed ({Marshal.GetPInvokeErrorMessage(errno)}): raise the limit (ulimit -l unlimited) or run as root");
             }
             var region = new HugepageRegion(fullName, fd, baseAddr, length, page, backing, options.IovaMode);
+            Interlocked.Add(ref s_totalBytes, (long)length);
             if (options.IovaMode == IovaMode.Pa) region.TranslatePages();
             return region;
         }
@@ -139,6 +144,7 @@ public sealed unsafe class HugepageRegion : IDisposable
         {
             Libc.Munmap((nint)Base, (nuint)Length);
             Base = null;
+            Interlocked.Add(ref s_totalBytes, -(long)Length);
         }
         if (_fd >= 0) { Libc.Close(_fd); _fd = -1; }
         GC.SuppressFinalize(this);
@@ -149,6 +155,9 @@ public sealed unsafe class HugepageRegion : IDisposable
         if (Base != null) Libc.Munmap((nint)Base, (nuint)Length);
         if (_fd >= 0) Libc.Close(_fd);
     }
+
+    /// <summary>Bytes in all regions this process holds now.</summary>
+    public static ulong TotalBytes => (ulong)Interlocked.Read(ref s_totalBytes);
 
     public override string ToString() =>
         $"{Name}: {HugepageInventory.FormatSize(Length)} of {HugepageInventory.FormatSize(PageSize)} pages ({Backing}), fd {_fd}, va 0x{(ulong)Base:x}, iova {IovaMode.ToString().ToLowerInvariant()}";

@@ -20,6 +20,9 @@ public sealed record MemoryOptions
 
     public IovaMode IovaMode { get; init; } = IovaMode.Va;
 
+    /// <summary>-m: the most memory the process may take in regions (0 = no limit).</summary>
+    public ulong LimitBytes { get; init; }
+
     public static MemoryOptions Default { get; } = new();
 
     public ulong PageSize => NoHuge ? 4096 : HugepageSize;

@@ -37,3 +37,35 @@ public class CommandLineErrorTests
             Assert.Contains(opt, p.Stdout);
     }
 }
+
+public class MemoryOptionTests
+{
+    [Fact]
+    public void AMemoryLimitTooSmallForThePoolSaysSo()
+    {
+        using var p = ChildProcess.Datapath("-l", "0-1", "-m", "4", "--vdev", "net_ring0");
+        Assert.True(p.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Equal(1, p.ExitCode);
+        Assert.Contains("-m limit of 4 MiB", p.Stderr);
+    }
+
+    [Fact]
+    public void HugeDirMustBeAHugetlbfsMount()
+    {
+        using var p = ChildProcess.Datapath("-l", "0-1", "--huge-dir", "/tmp", "--vdev", "net_ring0");
+        Assert.True(p.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Equal(1, p.ExitCode);
+        Assert.Contains("--huge-dir /tmp: not a hugetlbfs mount", p.Stderr);
+    }
+
+    [Fact]
+    public void HugeDirRunsFromTheMountAndLeavesNoFiles()
+    {
+        var before = Directory.GetFiles("/dev/hugepages");
+        using var p = ChildProcess.Datapath("-l", "0-1", "--huge-dir", "/dev/hugepages", "--file-prefix", "hugedirtest",
+            "--vdev", "net_ring0", "--", "--run-seconds", "1");
+        Assert.True(p.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Equal(0, p.ExitCode);
+        Assert.Equal(before, Directory.GetFiles("/dev/hugepages"));
+    }
+}

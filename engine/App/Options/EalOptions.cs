@@ -16,13 +16,33 @@ public sealed record EalOptions
     /// <summary>-m: memory to reserve in MiB (0 = as the pools need).</summary>
     public int MemoryMb { get; init; }
 
-    public MemoryOptions Memory => new()
+    /// <summary>
+    /// The memory options; with --huge-dir the page size is the mount's (how DPDK picks 1 GiB pages:
+    /// mount -t hugetlbfs -o pagesize=1G nodev /mnt/huge1g).
+    /// </summary>
+    public MemoryOptions Memory
     {
-        NoHuge = NoHuge,
-        HugeDir = HugeDir,
-        IovaMode = IovaMode,
-        FilePrefix = FilePrefix,
-    };
+        get
+        {
+            ulong pageSize = MemoryOptions.Page2M;
+            if (HugeDir is not null && !NoHuge)
+            {
+                string dir = Path.TrimEndingDirectorySeparator(Path.GetFullPath(HugeDir));
+                var mount = HugepageInventory.Mounts().FirstOrDefault(m => m.Path == dir);
+                if (mount.Path is null) throw new UsageException($"--huge-dir {HugeDir}: not a hugetlbfs mount (mount -t hugetlbfs nodev {HugeDir}, as root)");
+                pageSize = mount.PageSize;
+            }
+            return new MemoryOptions
+            {
+                NoHuge = NoHuge,
+                HugeDir = HugeDir,
+                HugepageSize = pageSize,
+                IovaMode = IovaMode,
+                FilePrefix = FilePrefix,
+                LimitBytes = (ulong)MemoryMb << 20,
+            };
+        }
+    }
 
     public static readonly (string Option, string Arg, string Help)[] Help =
     [
