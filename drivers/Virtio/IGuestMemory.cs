@@ -1,0 +1,32 @@
+namespace Datapath.Drivers.Virtio;
+
+/// <summary>
+/// Device side: turns a 64-bit address written by the driver (guest physical / IOVA / VA, per the
+/// transport) into a pointer in our address space. Must fail cleanly — return false — for any range
+/// not entirely inside memory we have mapped, including ranges that wrap around 2^64.
+/// </summary>
+public interface IGuestMemory
+{
+    bool TryTranslate(ulong address, uint length, out nint local);
+}
+
+/// <summary>One contiguous mapping: [GuestBase, GuestBase + Size) ↔ [HostBase, HostBase + Size).</summary>
+public sealed class GuestMemoryRegion(ulong guestBase, nint hostBase, ulong size) : IGuestMemory
+{
+    public ulong GuestBase { get; } = guestBase;
+    public nint HostBase { get; } = hostBase;
+    public ulong Size { get; } = size;
+
+    public bool TryTranslate(ulong address, uint length, out nint local)
+    {
+        // Subtractions only: address + length could wrap around 2^64.
+        ulong offset = address - GuestBase;
+        if (address < GuestBase || offset > Size || length > Size - offset)
+        {
+            local = 0;
+            return false;
+        }
+        local = HostBase + (nint)offset;
+        return true;
+    }
+}

@@ -1,0 +1,203 @@
+using System.Threading;
+
+namespace Datapath.Drivers.Virtio;
+
+/// <summary>
+/// The device side of a split virtqueue (virtio 1.2 §2.7) living in a peer's memory: take chains
+/// from the available ring, hand them back on the used ring. Used by the vhost backend.
+/// Single-threaded: one lcore per queue. No allocation and no exceptions after construction.
+///
+/// The driver can rewrite every byte of the rings at any time, so each shared value is read once
+/// into a local (descriptors via <see cref="VirtqDescriptor.ReadOnce"/>) and only the local copy
+/// is validated and used. Every address goes through <see cref="IGuestMemory.TryTranslate"/>.
+/// </summary>
+public sealed unsafe class SplitVirtqueueDevice
+{
+    readonly SplitRing _ring;
+    readonly IGuestMemory _memory;
+    readonly int _size;
+    readonly int _mask;
+    readonly bool _eventIdx;
+    readonly bool _indirect;
+    // Per head id: in flight (popped, not yet returned), and its device-writable bytes.
+    readonly bool[] _inFlight;
+    readonly uint[] _writableBytes;
+
+    ushort _lastAvail;        // next avail->ring position to read (§2.7.6)
+    ushort _usedIdx;          // next used->idx to publish (§2.7.8)
+    ushort _usedAtLastSignal; // used->idx when we last decided about interrupting (§2.7.7)
+    SplitDeviceErrors _errors;
+
+    public SplitVirtqueueDevice(SplitRing ring, IGuestMemory memory, bool eventIdx = false, bool indirectDesc = false,
+        ushort lastAvail = 0, ushort usedIdx = 0)
+    {
+        _ring = ring;
+        _memory = memory;
+        _size = ring.Size;
+        _mask = ring.Size - 1;
+        _eventIdx = eventIdx;
+        _indirect = indirectDesc;
+        _inFlight = new bool[_size];
+        _writableBytes = new uint[_size];
+        // vhost-user SET_VRING_BASE hands us the position to resume from.
+        _lastAvail = lastAvail;
+        _usedIdx = usedIdx;
+        _usedAtLastSignal = usedIdx;
+    }
+
+    public int Size => _size;
+    public ushort LastAvailIndex => _lastAvail;
+    public ref readonly SplitDeviceErrors Errors => ref _errors;
+
+    /// <summary>
+    /// Takes the next chain from the available ring, validates every descriptor and translates it
+    /// into <paramref name="segments"/>. On <see cref="VirtqPop.Chain"/> the caller owns the chain
+    /// until it calls <see cref="PushUsed"/> with <c>chain.Id</c>.
+    /// </summary>
+    public VirtqPop TryPop(Span<VirtqSegment> segments, out VirtqChain chain)
+    {
+        chain = default;
+        // Acquire: the ring entry and descriptors the driver wrote before bumping idx are read
+        // after this load (§2.7.13.3 from the device's side).
+        ushort availIdx = Volatile.Read(ref *_ring.AvailIdx);
+        int pending = (ushort)(availIdx - _lastAvail);
+        if (pending == 0) return VirtqPop.Empty;
+        if (pending > _size) { _errors.AvailIndexJump++; return VirtqPop.Broken; }
+
+        ushort head = Volatile.Read(ref _ring.AvailRing[_lastAvail & _mask]);
+        _lastAvail++;
+        if (head >= _size) { _errors.HeadOutOfRange++; return VirtqPop.Dropped; }
+        if (_inFlight[head]) { _errors.HeadInFlight++; return VirtqPop.Dropped; }
+
+        chain.Id = head;
+        if (!WalkChain(head, segments, ref chain))
+        {
+            // Give the buffer back so the driver can reuse it; it carries no data.
+            chain = new VirtqChain { Id = head };
+            WriteUsed(head, 0);
+            return VirtqPop.Dropped;
+        }
+        _inFlight[head] = true;
+        _writableBytes[head] = chain.WritableBytes;
+        return VirtqPop.Chain;
+    }
+
+    /// <summary>Follows `next` links from <paramref name="head"/>, into at most one indirect table (§2.7.5.3).</summary>
+    bool WalkChain(ushort head, Span<VirtqSegment> segments, ref VirtqChain chain)
+    {
+        VirtqDescriptor* table = _ring.Desc;
+        int tableSize = _size;
+        int index = head;
+        int walked = 0;
+        bool inIndirect = false;
+        bool sawWritable = false;
+        ulong readable = 0, writable = 0;
+        int n = 0;
+
+        while (true)
+        {
+            if ((uint)index >= (uint)tableSize) { _errors.DescriptorOutOfRange++; return false; }
+            // §2.7.5: a chain is never longer than its table; longer means a loop.
+            if (++walked > tableSize) { _errors.ChainTooLong++; return false; }
+            VirtqDescriptor d = VirtqDescriptor.ReadOnce(table + index);
+
+            if ((d.Flags & VirtqDescriptor.FlagIndirect) != 0)
+            {
+                if (inIndirect) { _errors.NestedIndirect++; return false; }
+                if (!_indirect || (d.Flags & VirtqDescriptor.FlagNext) != 0) { _errors.IndirectNotAllowed++; return false; }
+                if (d.Len == 0 || d.Len % VirtqDescriptor.Size != 0 || d.Len / VirtqDescriptor.Size > (uint)_size)
+                { _errors.IndirectBadLength++; return false; }
+                if (!_memory.TryTranslate(d.Addr, d.Len, out nint t)) { _errors.TranslationFailed++; return false; }
+                table = (VirtqDescriptor*)t;
+                tableSize = (int)(d.Len / VirtqDescriptor.Size);
+                index = 0;
+                walked = 0;
+                inIndirect = true;
+                continue;
+            }
+
+            if (d.Len == 0) { _errors.ZeroLength++; return false; }
+            bool isWritable = (d.Flags & VirtqDescriptor.FlagWrite) != 0;
+            if (!isWritable && sawWritable) { _errors.ReadableAfterWritable++; return false; }
+            sawWritable |= isWritable;
+            if (n == segments.Length) { _errors.TooManySegments++; return false; }
+            if (!_memory.TryTranslate(d.Addr, d.Len, out nint p)) { _errors.TranslationFailed++; return false; }
+            segments[n++] = new VirtqSegment { Data = (byte*)p, Length = d.Len, Writable = isWritable };
+            if (isWritable) writable += d.Len; else readable += d.Len;
+            // §2.7.5: a chain's total length is below 2^32 bytes.
+            if (readable + writable > uint.MaxValue) { _errors.TooManySegments++; return false; }
+
+            if ((d.Flags & VirtqDescriptor.FlagNext) == 0) break;
+            index = d.Next;
+        }
+        chain.Segments = n;
+        chain.ReadableBytes = (uint)readable;
+        chain.WritableBytes = (uint)writable;
+        return true;
+    }
+
+    /// <summary>
+    /// Returns a chain as used, with the bytes written into it (§2.7.8). Not visible to the driver
+    /// until <see cref="PublishUsed"/>. False (counted) if <paramref name="id"/> is not in flight;
+    /// a length above the chain's writable bytes is counted and clamped.
+    /// </summary>
+    public bool PushUsed(ushort id, uint length)
+    {
+        if (id >= _size || !_inFlight[id]) { _errors.BadUsedReturn++; return false; }
+        if (length > _writableBytes[id]) { _errors.BadUsedReturn++; length = _writableBytes[id]; }
+        _inFlight[id] = false;
+        WriteUsed(id, length);
+        return true;
+    }
+
+    void WriteUsed(ushort id, uint length)
+    {
+        VirtqUsedElement* e = _ring.UsedRing + (_usedIdx & _mask);
+        e->Id = id;
+        e->Len = length;
+        _usedIdx++;
+    }
+
+    /// <summary>
+    /// Makes pushed used elements visible (§2.7.8.2). Release: the elements are written before the
+    /// idx that covers them, or the driver could read a stale id for a slot it believes is used.
+    /// </summary>
+    public void PublishUsed() => Volatile.Write(ref *_ring.UsedIdx, _usedIdx);
+
+    /// <summary>
+    /// After <see cref="PublishUsed"/>: should we interrupt the driver (§2.7.7)? With EVENT_IDX, yes
+    /// if used->idx moved past avail->used_event since the last decision; otherwise unless
+    /// avail->flags has VIRTQ_AVAIL_F_NO_INTERRUPT.
+    /// </summary>
+    public bool NeedsInterrupt()
+    {
+        // Store → load fence: our used idx must be globally visible before we read the driver's
+        // suppression field; otherwise the driver can re-enable interrupts having seen the old idx
+        // while we read its stale "no interrupt" and stay silent — a lost wake-up.
+        Interlocked.MemoryBarrier();
+        ushort old = _usedAtLastSignal;
+        _usedAtLastSignal = _usedIdx;
+        if (_eventIdx) return VirtqEvent.NeedEvent(Volatile.Read(ref *_ring.UsedEvent), _usedIdx, old);
+        return (Volatile.Read(ref *_ring.AvailFlags) & SplitRing.AvailFlagNoInterrupt) == 0;
+    }
+
+    /// <summary>Asks the driver not to notify us while we poll (§2.7.10). A hint.</summary>
+    public void DisableAvailNotifications()
+    {
+        if (!_eventIdx) Volatile.Write(ref *_ring.UsedFlags, SplitRing.UsedFlagNoNotify);
+        // With EVENT_IDX, leaving avail_event behind suppresses notifications.
+    }
+
+    /// <summary>
+    /// Asks for a notification at the next available buffer (§2.7.10). Returns true if buffers
+    /// are already available: poll again instead of sleeping.
+    /// </summary>
+    public bool EnableAvailNotifications()
+    {
+        if (_eventIdx) Volatile.Write(ref *_ring.AvailEvent, _lastAvail);
+        else Volatile.Write(ref *_ring.UsedFlags, 0);
+        // Store → load: the driver may have added a buffer before it could see our request.
+        Interlocked.MemoryBarrier();
+        return Volatile.Read(ref *_ring.AvailIdx) != _lastAvail;
+    }
+}
