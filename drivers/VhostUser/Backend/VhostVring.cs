@@ -1,0 +1,107 @@
+using Datapath.Drivers.Virtio;
+using Datapath.Hugepages.Native;
+
+namespace Datapath.Drivers.VhostUser.Backend;
+
+/// <summary>
+/// One vring as the front-end configured it (vhost-user.rst "Starting and stopping rings"), and the
+/// live device-side queue built from it that the data path polls.
+///
+/// Hand-off between the control thread and the lcore polling the ring, without a lock: the lcore
+/// sets <see cref="_inUse"/> (full fence) before reading <see cref="_live"/> and clears it after its
+/// burst; the control thread clears <see cref="_live"/> (full fence) and then waits for
+/// <see cref="_inUse"/> to drop before it touches anything the lcore could be using (memory table,
+/// ring addresses, call fd). Either the lcore sees null, or the control thread sees it busy.
+/// </summary>
+public sealed class VhostVring
+{
+    public int Index { get; }
+
+    // Control-plane state, touched only by the session's thread.
+    public int Num;
+    public VringAddress Addresses;
+    public bool HasAddresses;
+    public ushort Base;
+    public int KickFd = -1;
+    public int CallFd = -1;
+    public int ErrFd = -1;
+    /// <summary>SET_VRING_KICK received (the ring is started).</summary>
+    public bool Started;
+    /// <summary>SET_VRING_ENABLE (enabled from the start when protocol features are not negotiated).</summary>
+    public bool Enabled;
+
+    VringRuntime? _live;
+    int _inUse;
+
+    public VhostVring(int index) => Index = index;
+
+    /// <summary>Data path: claims the ring for one burst; null when it is not running.</summary>
+    public VringRuntime? Enter()
+    {
+        // Full fence: our claim must be visible before we read _live (pairs with Quiesce).
+        Interlocked.Exchange(ref _inUse, 1);
+        var live = Volatile.Read(ref _live);
+        if (live is null) Volatile.Write(ref _inUse, 0);
+        return live;
+    }
+
+    /// <summary>Data path: ends the burst begun by a successful <see cref="Enter"/>.</summary>
+    public void Exit() => Volatile.Write(ref _inUse, 0);
+
+    public bool IsLive => Volatile.Read(ref _live) is not null;
+
+    /// <summary>Control: publishes a built runtime to the data path.</summary>
+    public void Publish(VringRuntime runtime) => Volatile.Write(ref _live, runtime);
+
+    /// <summary>Control: takes the runtime away and waits until no lcore is inside a burst on it.</summary>
+    public VringRuntime? Quiesce()
+    {
+        var old = Interlocked.Exchange(ref _live, null);
+        // Interlocked.Exchange is a full fence: the read of _inUse below cannot move above it.
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _inUse) != 0) spin.SpinOnce();
+        return old;
+    }
+
+    /// <summary>Control: closes the ring's eventfds and forgets its configuration (after Quiesce).</summary>
+    public void Reset()
+    {
+        CloseFd(ref KickFd);
+        CloseFd(ref CallFd);
+        CloseFd(ref ErrFd);
+        Num = 0;
+        Addresses = default;
+        HasAddresses = false;
+        Base = 0;
+        Started = false;
+        Enabled = false;
+    }
+
+    public static void CloseFd(ref int fd)
+    {
+        if (fd >= 0) Libc.Close(fd);
+        fd = -1;
+    }
+}
+
+/// <summary>What the data path needs for one running vring: the device-side queue and where to signal.</summary>
+public sealed class VringRuntime(SplitVirtqueueDevice queue, int callFd, int netHeaderSize, bool mergeable)
+{
+    public SplitVirtqueueDevice Queue { get; } = queue;
+    /// <summary>virtio-net header bytes before each frame: 12 (VERSION_1 or MRG_RXBUF) or 10.</summary>
+    public int NetHeaderSize { get; } = netHeaderSize;
+    /// <summary>MRG_RXBUF: a frame may span several guest buffers.</summary>
+    public bool Mergeable { get; } = mergeable;
+    /// <summary>eventfd to write when the driver wants an interrupt; -1 = the driver polls.</summary>
+    public int CallFd { get; } = callFd;
+    /// <summary>Errors on this ring that the queue itself does not count (oversized frames, no buffers).</summary>
+    public ulong DroppedOversize;
+    public ulong DroppedNoBuffer;
+
+    /// <summary>Publishes used entries and signals the driver if it asked (EVENT_IDX / NO_INTERRUPT).</summary>
+    public void Complete()
+    {
+        Queue.PublishUsed();
+        if (CallFd >= 0 && Queue.NeedsInterrupt()) Libc.EventFdSignal(CallFd);
+    }
+}
