@@ -8,6 +8,11 @@ public static class ForwardModes
         ("io", "forward packets untouched", () => new IoMode()),
         ("rxonly", "receive and free", () => new RxOnlyMode()),
         ("txonly", "generate Ethernet/IPv4/UDP frames of --txpkts bytes", () => new TxOnlyMode()),
+        ("mac", "set source MAC to the tx port's, destination to its peer's, and forward", () => new MacMode()),
+        ("macswap", "swap source and destination MAC and forward", () => new MacSwapMode()),
+        ("flowgen", "generate IPv4/UDP frames cycling through FlowCount destination addresses; drop what is received", () => new FlowGenMode()),
+        ("icmpecho", "answer ARP requests and ICMP echo requests; drop the rest", () => new IcmpEchoMode()),
+        ("csum", "check and recompute IPv4 and UDP/TCP checksums in software, rewrite MACs, forward", () => new CsumMode()),
     ];
 
     public static IEnumerable<string> Names => Table.Select(t => t.Name);

@@ -20,9 +20,15 @@ public static unsafe class Checksum
             data += 8;
             length -= 8;
         }
-        if (length >= 4) { sum += Unsafe.ReadUnaligned<uint>(data); data += 4; length -= 4; }
-        if (length >= 2) { sum += Unsafe.ReadUnaligned<ushort>(data); data += 2; length -= 2; }
-        if (length == 1) sum += *data;
+        // The tail goes into one 64-bit word (zero padded, RFC 1071 §4.1: a trailing odd byte is the
+        // high byte of a word in network order, the low byte when read little-endian) and is added
+        // with the same end-around carry: sum may already be near 2^64 here.
+        ulong tail = 0;
+        if (length >= 4) { tail = Unsafe.ReadUnaligned<uint>(data); data += 4; length -= 4; }
+        if (length >= 2) { tail += (ulong)Unsafe.ReadUnaligned<ushort>(data) << 32; data += 2; length -= 2; }
+        if (length == 1) tail += (ulong)*data << 48;
+        sum += tail;
+        if (sum < tail) sum++;
         return sum;
     }
 
@@ -65,6 +71,28 @@ public static unsafe class Checksum
         ushort c = (ushort)~Fold(Add(Ipv4PseudoHeader(ipHeader, protocol, l4Length), l4, l4Length));
         return protocol == Ipv4.ProtocolUdp && c == 0 ? (ushort)0xFFFF : c;
     }
+
+    /// <summary>
+    /// A checksum field after one 16-bit word of the covered data changed from
+    /// <paramref name="oldWord"/> to <paramref name="newWord"/> (RFC 1624 eqn. 3:
+    /// HC' = ~(~HC + ~m + m'), which unlike eqn. 2 never yields the -0 that RFC 1624 §3 warns of).
+    /// All values are numbers in network order, as <see cref="Compute(byte*, int)"/> returns.
+    /// </summary>
+    public static ushort Update(ushort checksum, ushort oldWord, ushort newWord)
+    {
+        uint sum = (uint)(ushort)~checksum + (ushort)~oldWord + newWord;
+        sum = (sum & 0xFFFF) + (sum >> 16);
+        sum = (sum & 0xFFFF) + (sum >> 16);
+        return (ushort)~sum;
+    }
+
+    /// <summary>
+    /// True when a UDP/TCP segment over IPv4 checks: pseudo-header plus segment, checksum field
+    /// included, sums to all ones (RFC 768, RFC 9293 §3.1). A UDP checksum of 0 ("none") is the
+    /// caller's to accept before asking.
+    /// </summary>
+    public static bool VerifyIpv4L4(byte* ipHeader, byte* l4, int l4Length, byte protocol) =>
+        Fold(Add(Ipv4PseudoHeader(ipHeader, protocol, l4Length), l4, l4Length)) == 0xFFFF;
 
     /// <summary>True when the bytes, checksum field included, sum to all ones (the check in RFC 1071 §1).</summary>
     public static bool Verify(byte* data, int length) => Fold(Add(0, data, length)) == 0xFFFF;

@@ -16,6 +16,22 @@ public static unsafe class Ipv4
     public static uint Source(byte* ip) => *(uint*)(ip + 12);
     public static uint Destination(byte* ip) => *(uint*)(ip + 16);
 
+    public const int ChecksumOffset = 10;
+
+    /// <summary>
+    /// True for any fragment (More Fragments set or a non-zero offset, RFC 791 §3.1): its L4
+    /// checksum covers the reassembled datagram and cannot be checked on this piece alone.
+    /// </summary>
+    public static bool IsFragment(byte* ip) => (BinaryPrimitives.ReadUInt16BigEndian(new ReadOnlySpan<byte>(ip + 6, 2)) & 0x3FFF) != 0;
+
+    /// <summary>Exchanges source and destination addresses; the header checksum is unchanged (a sum commutes).</summary>
+    public static void SwapAddresses(byte* ip)
+    {
+        uint src = *(uint*)(ip + 12);
+        *(uint*)(ip + 12) = *(uint*)(ip + 16);
+        *(uint*)(ip + 16) = src;
+    }
+
     /// <summary>Writes a 20-byte header with its checksum. Addresses are in network order as stored.</summary>
     public static void Write(byte* ip, int totalLength, byte protocol, uint srcNet, uint dstNet, ushort id = 0, byte ttl = DefaultTtl)
     {

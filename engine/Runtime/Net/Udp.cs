@@ -6,6 +6,7 @@ namespace Datapath.Engine.Net;
 public static unsafe class Udp
 {
     public const int HeaderLength = 8;
+    public const int ChecksumOffset = 6;
 
     /// <summary>Writes the header; the checksum is left 0 ("none", legal over IPv4) for the caller to fill.</summary>
     public static void Write(byte* udp, ushort srcPort, ushort dstPort, int length)
