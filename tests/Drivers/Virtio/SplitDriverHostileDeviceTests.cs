@@ -1,0 +1,93 @@
+using Datapath.Drivers.Virtio;
+
+namespace Datapath.Tests.Drivers.Virtio;
+
+/// <summary>
+/// A hostile device writes bad values into the used ring; our driver side counts and drops each one
+/// and its free list stays exact (no double free, no lost descriptor).
+/// </summary>
+public unsafe class SplitDriverHostileDeviceTests
+{
+    static SplitVirtqueueDriver DriverWithTwoBuffers(SplitRingFixture f, bool inOrder = false)
+    {
+        var d = new SplitVirtqueueDriver(f.Ring, inOrder: inOrder);
+        Assert.True(d.TryAdd([VirtqBuffer.Writable(SplitRingFixture.Iova(0), 100)], 10, out var h0));
+        Assert.True(d.TryAdd([VirtqBuffer.Readable(SplitRingFixture.Iova(0), 12), VirtqBuffer.Writable(SplitRingFixture.Iova(100), 100)], 11, out var h1));
+        Assert.Equal((0, 1), (h0, h1));
+        d.Publish();
+        return d;
+    }
+
+    [Fact]
+    public void Used_id_out_of_range()
+    {
+        using var f = new SplitRingFixture(8);
+        var driver = DriverWithTwoBuffers(f);
+        f.WriteUsed(999, 1);
+        f.WriteUsed(0, 50);
+        Span<VirtqCompletion> done = stackalloc VirtqCompletion[4];
+        Assert.Equal(1, driver.PollUsed(done));
+        Assert.Equal((nint)10, done[0].Cookie);
+        Assert.Equal(1ul, driver.Errors.UsedIdOutOfRange);
+        Assert.Equal(6, driver.FreeDescriptors);
+    }
+
+    [Fact]
+    public void Used_id_returned_twice_is_not_freed_twice()
+    {
+        using var f = new SplitRingFixture(8);
+        var driver = DriverWithTwoBuffers(f);
+        Span<VirtqCompletion> done = stackalloc VirtqCompletion[4];
+        f.WriteUsed(1, 50);
+        Assert.Equal(1, driver.PollUsed(done));
+        f.WriteUsed(1, 50);
+        Assert.Equal(0, driver.PollUsed(done));
+        f.WriteUsed(2, 50); // descriptor 2 is the tail of chain 1, never a head
+        Assert.Equal(0, driver.PollUsed(done));
+        Assert.Equal(2ul, driver.Errors.UsedIdNotOutstanding);
+        Assert.Equal(7, driver.FreeDescriptors);
+        Assert.Equal(1, driver.Outstanding);
+    }
+
+    [Fact]
+    public void Used_len_larger_than_the_buffer_is_reported_as_zero()
+    {
+        using var f = new SplitRingFixture(8);
+        var driver = DriverWithTwoBuffers(f);
+        f.WriteUsed(0, 101);
+        Span<VirtqCompletion> done = stackalloc VirtqCompletion[4];
+        Assert.Equal(1, driver.PollUsed(done));
+        Assert.Equal(0u, done[0].Length);
+        Assert.Equal(1ul, driver.Errors.UsedLengthTooLarge);
+        Assert.Equal(6, driver.FreeDescriptors); // the buffer still comes back to the caller
+    }
+
+    [Fact]
+    public void Used_idx_jump_consumes_nothing()
+    {
+        using var f = new SplitRingFixture(8);
+        var driver = DriverWithTwoBuffers(f);
+        *f.Ring.UsedIdx = 40000;
+        Span<VirtqCompletion> done = stackalloc VirtqCompletion[4];
+        Assert.Equal(0, driver.PollUsed(done));
+        Assert.Equal(1ul, driver.Errors.UsedIndexJump);
+        Assert.Equal(2, driver.Outstanding);
+        Assert.Equal(5, driver.FreeDescriptors);
+    }
+
+    [Fact]
+    public void In_order_batch_claiming_more_than_used_idx_covers()
+    {
+        using var f = new SplitRingFixture(8);
+        var driver = DriverWithTwoBuffers(f, inOrder: true);
+        f.WriteUsed(1, 50); // names the second chain, so a batch of 2, but idx moves by 1
+        Span<VirtqCompletion> done = stackalloc VirtqCompletion[4];
+        Assert.Equal(0, driver.PollUsed(done));
+        Assert.Equal(1ul, driver.Errors.InOrderBatchOverrun);
+        Assert.Equal(2, driver.Outstanding);
+        // The device recovers and completes the first chain normally.
+        f.WriteUsed(0, 50);
+        Assert.Equal(1, driver.PollUsed(done));
+        Assert.Equal((nint)10, done[0].Cookie);
+    }
+}
