@@ -46,6 +46,19 @@ public sealed unsafe class SplitVirtqueueDevice
     }
 
     public int Size => _size;
+
+    /// <summary>
+    /// Chains the driver has made available that we have not taken yet (0 when the index is broken:
+    /// <see cref="TryPop"/> reports that). One shared read; a hint for sizing a burst.
+    /// </summary>
+    public int AvailableCount
+    {
+        get
+        {
+            int pending = (ushort)(Volatile.Read(ref *_ring.AvailIdx) - _lastAvail);
+            return pending <= _size ? pending : 0;
+        }
+    }
     public ushort LastAvailIndex => _lastAvail;
     public ref readonly SplitDeviceErrors Errors => ref _errors;
 
@@ -148,6 +161,18 @@ public sealed unsafe class SplitVirtqueueDevice
         _inFlight[id] = false;
         WriteUsed(id, length);
         return true;
+    }
+
+    /// <summary>
+    /// Puts back the most recently popped chain (not yet pushed used), as if it had not been taken:
+    /// a frame that does not fit the buffers available now waits for more (mergeable rx). The ring
+    /// entry is read and validated again on the next pop. Call in reverse order of popping.
+    /// </summary>
+    public void UndoPop(ushort id)
+    {
+        if (id >= _size || !_inFlight[id]) { _errors.BadUsedReturn++; return; }
+        _inFlight[id] = false;
+        _lastAvail--;
     }
 
     void WriteUsed(ushort id, uint length)
