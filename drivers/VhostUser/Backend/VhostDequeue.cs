@@ -1,0 +1,81 @@
+using System.Runtime.CompilerServices;
+using Datapath.Drivers.Virtio;
+using Datapath.Engine.Packets;
+using Datapath.Engine.Ports;
+
+namespace Datapath.Drivers.VhostUser.Backend;
+
+/// <summary>
+/// Guest → engine: takes the frames the driver queued on its transmit virtqueue (virtio 1.2 §5.1.6.2),
+/// strips the virtio-net header, copies each into a packet from the pool, and returns the buffers on
+/// the used ring. One interrupt decision per burst.
+/// </summary>
+internal static unsafe class VhostDequeue
+{
+    /// <summary>Segments one chain may have: a frame scattered wider than this is dropped.</summary>
+    public const int MaxSegments = 64;
+
+    [SkipLocalsInit]
+    public static int Burst(VringRuntime rt, PacketPool pool, Span<Packet> pkts, ushort portId, ref QueueCounters counters)
+    {
+        var q = rt.Queue;
+        int want = Math.Min(pkts.Length, q.AvailableCount);
+        if (want == 0) return 0;
+        if (!pool.Alloc(pkts[..want]))
+        {
+            counters.Dropped += (ulong)want; // rx_nombuf: the frames stay in the ring for the next burst
+            return 0;
+        }
+        VirtqSegment* segBuf = stackalloc VirtqSegment[MaxSegments];
+        var segs = new Span<VirtqSegment>(segBuf, MaxSegments);
+        uint hdrSize = (uint)rt.NetHeaderSize;
+        uint dataRoom = (uint)pool.DataRoom;
+        int n = 0;
+        bool returned = false;
+        ulong bytes = 0;
+        for (int i = 0; i < want; i++)
+        {
+            var r = q.TryPop(segs, out var chain);
+            if (r is VirtqPop.Empty or VirtqPop.Broken) break;
+            returned = true;
+            if (r == VirtqPop.Dropped) { counters.Errors++; continue; }
+            var chainSegs = segs[..chain.Segments];
+            // §5.1.6.2: every frame starts with the header; a chain shorter than it carries nothing.
+            if (chain.ReadableBytes < hdrSize) { q.PushUsed(chain.Id, 0); counters.Errors++; continue; }
+            uint len = chain.ReadableBytes - hdrSize;
+            if (len > dataRoom) { q.PushUsed(chain.Id, 0); rt.DroppedOversize++; counters.Errors++; continue; }
+
+            VirtioNetHeader hdr = default;
+            VirtqScatter.ReadReadable(chainSegs, 0, (byte*)&hdr, hdrSize);
+            var p = pkts[n++];
+            VirtqScatter.ReadReadable(chainSegs, hdrSize, p.Data, len);
+            p.SetLength((int)len);
+            p.Port = portId;
+            ApplyHeader(p, in hdr);
+            q.PushUsed(chain.Id, 0);
+            bytes += len;
+        }
+        if (returned) rt.Complete();
+        if (n < want) PacketPool.FreeBulk(pkts[n..want]);
+        counters.Packets += (ulong)n;
+        counters.Bytes += bytes;
+        return n;
+    }
+
+    /// <summary>§5.1.6.2: NEEDS_CSUM means a partial checksum to finish at csum_start + csum_offset.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void ApplyHeader(Packet p, in VirtioNetHeader hdr)
+    {
+        if (hdr.Flags == 0) return;
+        if ((hdr.Flags & VirtioNetHeader.FlagNeedsCsum) != 0)
+        {
+            p.Flags |= OffloadFlags.RxL4ChecksumNone | OffloadFlags.TxL4Checksum;
+            p.Header->CsumStart = hdr.CsumStart;
+            p.Header->CsumOffset = hdr.CsumOffset;
+        }
+        else if ((hdr.Flags & VirtioNetHeader.FlagDataValid) != 0)
+        {
+            p.Flags |= OffloadFlags.RxL4ChecksumGood;
+        }
+    }
+}

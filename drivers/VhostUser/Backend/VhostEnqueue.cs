@@ -1,0 +1,90 @@
+using System.Runtime.CompilerServices;
+using Datapath.Drivers.Virtio;
+using Datapath.Engine.Packets;
+using Datapath.Engine.Ports;
+
+namespace Datapath.Drivers.VhostUser.Backend;
+
+/// <summary>
+/// Engine → guest: copies each packet, behind a virtio-net header, into buffers the driver posted on
+/// its receive virtqueue (virtio 1.2 §5.1.6.3). Without MRG_RXBUF a frame must fit one chain; with it
+/// a frame spans as many chains as it needs and the header's num_buffers says how many (§5.1.6.4).
+/// A frame that finds too few buffers waits (its chains are put back) and the burst stops there.
+/// </summary>
+internal static unsafe class VhostEnqueue
+{
+    /// <summary>Segments across all chains of one frame.</summary>
+    const int MaxSegments = 256;
+    const int MaxChains = 64;
+
+    [SkipLocalsInit]
+    public static int Burst(VringRuntime rt, ReadOnlySpan<Packet> pkts, ref QueueCounters counters)
+    {
+        var q = rt.Queue;
+        if (q.AvailableCount == 0) return 0;
+        VirtqSegment* segBuf = stackalloc VirtqSegment[MaxSegments];
+        ushort* ids = stackalloc ushort[MaxChains];
+        uint* room = stackalloc uint[MaxChains];
+        uint hdrSize = (uint)rt.NetHeaderSize;
+        int accepted = 0;
+        bool returned = false;
+        ulong bytes = 0;
+
+        for (; accepted < pkts.Length; accepted++)
+        {
+            var p = pkts[accepted];
+            uint need = hdrSize + (uint)p.PacketLength;
+            int chains = 0, segCount = 0;
+            uint total = 0;
+            bool starved = false;
+            while (total < need)
+            {
+                if (chains == MaxChains || segCount == MaxSegments) { starved = true; break; }
+                var r = q.TryPop(new Span<VirtqSegment>(segBuf + segCount, MaxSegments - segCount), out var chain);
+                if (r is VirtqPop.Empty or VirtqPop.Broken) { starved = true; break; }
+                if (r == VirtqPop.Dropped) { returned = true; counters.Errors++; continue; }
+                ids[chains] = chain.Id;
+                room[chains] = chain.WritableBytes;
+                chains++;
+                segCount += chain.Segments;
+                total += chain.WritableBytes;
+                if (!rt.Mergeable) break;
+            }
+
+            if (total < need)
+            {
+                // Put the chains back, newest first, for a later burst (or a larger buffer).
+                for (int c = chains - 1; c >= 0; c--) q.UndoPop(ids[c]);
+                if (starved) break;
+                // Without MRG_RXBUF a frame larger than the driver's buffers can never be delivered.
+                rt.DroppedOversize++;
+                counters.Errors++;
+                // The frame is consumed (freed below with the accepted ones) but not delivered.
+                continue;
+            }
+
+            VirtioNetHeader hdr = default;
+            hdr.NumBuffers = (ushort)chains;
+            var cursor = new WritableCursor(new ReadOnlySpan<VirtqSegment>(segBuf, segCount));
+            cursor.Write((byte*)&hdr, hdrSize);
+            for (var seg = p; !seg.IsNull; seg = seg.Next) cursor.Write(seg.Data, (uint)seg.DataLength);
+
+            // Chains were filled in order: each holds its writable bytes until the frame runs out (§5.1.6.4).
+            uint left = need;
+            for (int c = 0; c < chains; c++)
+            {
+                uint used = Math.Min(room[c], left);
+                q.PushUsed(ids[c], used);
+                left -= used;
+            }
+            returned = true;
+            bytes += (uint)p.PacketLength;
+            counters.Packets++;
+        }
+        if (returned) rt.Complete();
+        counters.Bytes += bytes;
+        // Copied (or dropped as oversize): the packets are ours to free.
+        PacketPool.FreeBulk(pkts[..accepted]);
+        return accepted;
+    }
+}
