@@ -1,9 +1,18 @@
 using BenchmarkDotNet.Running;
+using Datapath.Benchmarks.Rings;
 
 namespace Datapath.Benchmarks;
 
-/// <summary>`./run.sh bench-micro [--filter *Ring*]`: every BenchmarkDotNet suite in this assembly.</summary>
+/// <summary>
+/// `./run.sh bench-micro [--filter *Ring*]`: every BenchmarkDotNet suite in this assembly.
+/// `ringperf`: our rings measured like DPDK's ring_perf_autotest (perf/ring-vs-dpdk.sh).
+/// </summary>
 public static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "ringperf") return RingPerf.Run(args[1..]);
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }

@@ -38,6 +38,16 @@ public sealed unsafe class PointerRing : IDisposable
         _slots = (nint*)NativeMemory.AlignedAlloc((nuint)size * (nuint)sizeof(nint), 64);
     }
 
+    /// <summary>
+    /// Moves all four indexes of an empty, idle ring to <paramref name="index"/>, so tests can
+    /// cross the 2^32 wrap of the free-running indexes in a few operations instead of 2^32.
+    /// </summary>
+    internal void StartIndexesAt(uint index)
+    {
+        if (Count != 0) throw new InvalidOperationException($"ring {Name}: indexes move only while empty");
+        _ht->ProdHead = _ht->ProdTail = _ht->ConsHead = _ht->ConsTail = index;
+    }
+
     /// <summary>Entries in the ring now (exact only when no one is moving).</summary>
     public int Count
     {
