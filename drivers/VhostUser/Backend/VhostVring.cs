@@ -50,6 +50,9 @@ public sealed class VhostVring
 
     public bool IsLive => Volatile.Read(ref _live) is not null;
 
+    /// <summary>The running queue's hostile-input counters (a copy; approximate while it runs).</summary>
+    public SplitDeviceErrors? PeekErrors() => Volatile.Read(ref _live)?.Queue.Errors;
+
     /// <summary>Control: publishes a built runtime to the data path.</summary>
     public void Publish(VringRuntime runtime) => Volatile.Write(ref _live, runtime);
 

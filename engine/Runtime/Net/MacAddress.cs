@@ -17,6 +17,11 @@ public readonly struct MacAddress : IEquatable<MacAddress>
 
     public static MacAddress Broadcast { get; } = new(0xFFFF_FFFF_FFFF);
 
+    /// <summary>The 48 bits as a number (byte 0 most significant), for lock-free hand-off.</summary>
+    public ulong ToUInt64() => _value;
+
+    public static MacAddress FromUInt64(ulong value) => new(value);
+
     /// <summary>A locally administered unicast address 02:00:00:00:00:NN, as testpmd's defaults.</summary>
     public static MacAddress Local(int index) => new(0x0200_0000_0000UL | (uint)index);
 
