@@ -12,8 +12,17 @@ public sealed class ChildProcess : IDisposable
     readonly Process _process;
     readonly StringBuilder _stdout = new();
     readonly StringBuilder _stderr = new();
+    readonly Task[] _readers;
 
-    public ChildProcess(string fileName, IEnumerable<string> args, string? stdin = null)
+    static Task Pump(StreamReader reader, StringBuilder into) => Task.Run(async () =>
+    {
+        var buf = new char[4096];
+        int n;
+        while ((n = await reader.ReadAsync(buf, 0, buf.Length)) > 0)
+            lock (into) into.Append(buf, 0, n);
+    });
+
+    public ChildProcess(string fileName, IEnumerable<string> args, string? stdin = null, bool keepStdinOpen = false)
     {
         var psi = new ProcessStartInfo(fileName)
         {
@@ -24,13 +33,15 @@ public sealed class ChildProcess : IDisposable
         };
         foreach (string a in args) psi.ArgumentList.Add(a);
         _process = new Process { StartInfo = psi };
-        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.AppendLine(e.Data); };
-        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };
         _process.Start();
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        // Raw reads, not lines: prompts such as "testpmd> " end without a newline.
+        _readers = [Pump(_process.StandardOutput, _stdout), Pump(_process.StandardError, _stderr)];
         if (stdin is not null) _process.StandardInput.Write(stdin);
+        if (keepStdinOpen) StandardInput = _process.StandardInput;
     }
+
+    /// <summary>The child's stdin, for programs driven by typed commands (when asked for at start).</summary>
+    public StreamWriter? StandardInput { get; }
 
     public static ChildProcess Datapath(params string[] args) => new("dotnet", [RepoPaths.DatapathDll, .. args]);
 
@@ -43,7 +54,7 @@ public sealed class ChildProcess : IDisposable
     public bool WaitForExit(TimeSpan timeout)
     {
         if (!_process.WaitForExit(timeout)) return false;
-        _process.WaitForExit(); // drains the async output readers
+        Task.WaitAll(_readers, TimeSpan.FromSeconds(10));
         return true;
     }
 
