@@ -69,7 +69,20 @@ public sealed class LineEditor(Stream input, TextWriter output, Func<string, IRe
                     break;
                 default:
                     // Printable ASCII only: commands are ASCII, and a stray control byte must not land in the line.
-                    if (b >= 0x20 && b < 0x7f) { _line.Insert(_cursor, (char)b); _cursor++; }
+                    if (b >= 0x20 && b < 0x7f)
+                    {
+                        bool atEnd = _cursor == _line.Length;
+                        _line.Insert(_cursor, (char)b);
+                        _cursor++;
+                        if (atEnd)
+                        {
+                            // Typing at the end of the line echoes just the character, as a plain terminal would.
+                            output.Write((char)b);
+                            output.Flush();
+                            lastWasTab = false;
+                            continue;
+                        }
+                    }
                     break;
             }
             lastWasTab = tab;
