@@ -12,7 +12,56 @@ build() {
     grep -E 'error|Error' /tmp/datapath-build.log | sort -u | head -20; echo "build failed (log: /tmp/datapath-build.log)" >&2; exit 1; }
 }
 
+usage() {
+  cat <<'HELP'
+./run.sh [EAL options] [-- application options]    build (Release) if needed, set up hugepages, run datapath
+./run.sh                                           the default: two ring ports wired back to back in one
+                                                   engine, io forwarding, one burst sent first, stats every second
+./run.sh test [filter] | bench-micro | bench-rings
+
+The command line is dpdk-testpmd's: EAL options (lcores, devices, memory), then --, then the
+application's (-i, --forward-mode, --stats-period ...). -a before -- allows a PCI device; after --
+it is --auto-start. Ports are numbered in --vdev order; with the default paired topology port 0
+forwards to port 1 and back.
+
+Topologies, with examples:
+
+  Loop inside one engine (net_ring): see packets move with nothing else running.
+    ./run.sh -l 0-1 --vdev net_ring0 --vdev net_ring1,peer=net_ring0 -- --forward-mode=io --tx-first --stats-period 1
+
+  The same, at the console (start tx_first, show port stats all, stop, quit; Tab completes, help lists):
+    ./run.sh --lcores '0@0,1@1' --vdev net_ring0 --vdev net_ring1,peer=net_ring0 -- -i
+
+  Generator and sink (net_null): the cost of the engine alone, no copies.
+    ./run.sh -l 0-1 --vdev net_null0 -- --forward-mode=txonly --stats-period 1
+    ./run.sh -l 0-1 --vdev net_null0 -- --forward-mode=rxonly --stats-period 1
+
+  A dashboard or a script reading counters: JSON lines, one per period and one at exit.
+    ./run.sh -l 0-1 --vdev net_ring0 --vdev net_ring1,peer=net_ring0 -- --tx-first --stats-file /tmp/stats.jsonl
+
+  More queues and cores: two queues per port, spread over two forwarding lcores.
+    ./run.sh -l 0-2 --vdev net_ring0,queues=2 --vdev net_ring1,peer=net_ring0,queues=2 -- --rxq 2 --txq 2 --nb-cores 2 --tx-first
+
+  Coming with the drivers being written (net_vhost, net_virtio_user, vfio/virtio-pci):
+    A QEMU guest on a vhost-user socket, we are the backend (the guest runs virtio-net):
+      ./run.sh -l 0-1 --vdev 'net_vhost0,iface=/tmp/vhost0.sock' -- -i
+      qemu-system-x86_64 ... -object memory-backend-memfd,id=mem,size=1G,share=on -numa node,memdev=mem \
+        -chardev socket,id=c0,path=/tmp/vhost0.sock -netdev vhost-user,id=n0,chardev=c0 -device virtio-net-pci,netdev=n0
+    Two processes over a socket: datapath as the vhost backend, dpdk-testpmd (or a second datapath) as virtio-user:
+      ./run.sh -l 0-1 --file-prefix a --vdev 'net_vhost0,iface=/tmp/vu.sock' -- -i
+      dpdk-testpmd -l 2-3 --no-pci --file-prefix b --vdev 'net_virtio_user0,path=/tmp/vu.sock' -- -i
+    A PCI device bound to vfio-pci:  ./run.sh -l 0-1 -a 0000:00:04.0 -- -i
+
+Memory: hugepages by default (run as root once, or: echo 512 > /proc/sys/vm/nr_hugepages);
+--no-huge runs on locked 4 KiB pages; --iova-mode pa is for vfio-noiommu only.
+
+The full option list follows.
+HELP
+}
+
 case "${1:-}" in
+  -h|--help)
+    usage; echo; build; exec dotnet artifacts/bin/Datapath.App/Release/net10.0/datapath.dll --help ;;
   test)
     shift; exec tests/run-tests.sh "$@" ;;
   bench-micro)

@@ -1,3 +1,4 @@
+using Datapath.App.Interactive;
 using Datapath.App.Options;
 using Datapath.App.Running;
 using Datapath.Engine.Lcores;
@@ -49,27 +50,6 @@ public static class Program
     {
         using var host = new EngineHost(cmd, output);
         Banner.Print(output, host);
-        var app = cmd.App;
-        using var stopSignal = new ManualResetEventSlim(false);
-        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stopSignal.Set(); });
-        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stopSignal.Set(); });
-
-        host.Forwarding.Start(app.TxFirst ? 1 : 0);
-        output.WriteLine("Press Ctrl-C to stop forwarding and quit.");
-        var printer = new StatsPrinter();
-        var deadline = app.RunSeconds > 0 ? DateTime.UtcNow.AddSeconds(app.RunSeconds) : DateTime.MaxValue;
-        int period = app.StatsPeriod > 0 ? app.StatsPeriod * 1000 : 1000;
-        while (!stopSignal.Wait(Math.Max(1, (int)Math.Min(period, (deadline - DateTime.UtcNow).TotalMilliseconds))))
-        {
-            if (DateTime.UtcNow >= deadline) break;
-            if (app.StatsPeriod > 0)
-                foreach (var p in host.Ports.All) printer.PrintPortStats(output, p);
-        }
-        host.Forwarding.Stop();
-        output.WriteLine("Telling cores to stop...");
-        StatsPrinter.PrintForwardStats(output, host.Forwarding);
-        foreach (var p in host.Ports.All) printer.PrintPortStats(output, p);
-        output.WriteLine("Bye...");
-        return 0;
+        return cmd.App.Interactive ? InteractiveRun.Run(host, output) : NonInteractiveRun.Run(host, output);
     }
 }

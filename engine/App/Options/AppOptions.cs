@@ -19,14 +19,16 @@ public sealed record AppOptions
     public int[] TxPackets { get; init; } = [64];
     public int TotalMbufs { get; init; }
     public int StatsPeriod { get; init; }
+    /// <summary>--stats-file: append port counters as JSON lines here.</summary>
+    public string? StatsFile { get; init; }
     public PortTopology Topology { get; init; } = PortTopology.Paired;
     /// <summary>Stop after this many seconds (0 = until SIGINT/SIGTERM).</summary>
     public int RunSeconds { get; init; }
 
     public static readonly (string Option, string Arg, string Help)[] Help =
     [
-        ("-i", "", "interactive console"),
-        ("-a, --auto-start", "", "start forwarding at once"),
+        ("-i, --interactive", "", "interactive console (testpmd commands; 'help' lists them)"),
+        ("-a, --auto-start", "", "with -i: start forwarding at once (after --, -a is this; before, -a is a PCI device)"),
         ("--tx-first", "", "send one burst on every stream at start (needed to seed loops)"),
         ("--forward-mode", "MODE", $"forwarding mode: {string.Join(", ", ForwardModes.Names)}"),
         ("--nb-cores", "N", "forwarding lcores to use (default: all workers)"),
@@ -38,6 +40,7 @@ public sealed record AppOptions
         ("--txpkts", "N[,N]", "segment lengths of generated packets (txonly, flowgen)"),
         ("--total-num-mbufs", "N", "packet buffers in the pool"),
         ("--stats-period", "S", "print port statistics every S seconds (non-interactive)"),
+        ("--stats-file", "PATH", "append port counters as JSON lines to PATH every stats period (default 1 s) and at exit"),
         ("--port-topology", "paired|chained|loop", "how ports pair up for forwarding"),
         ("--run-seconds", "S", "stop after S seconds (default: until SIGINT/SIGTERM)"),
     ];
@@ -63,6 +66,7 @@ public sealed record AppOptions
                 "--txpkts" => o with { TxPackets = ParseTxPkts(reader.Value(opt, inline)) },
                 "--total-num-mbufs" => o with { TotalMbufs = reader.Int(opt, inline, 64, 1 << 24) },
                 "--stats-period" => o with { StatsPeriod = reader.Int(opt, inline, 0, 86400) },
+                "--stats-file" => o with { StatsFile = reader.Value(opt, inline) },
                 "--port-topology" => o with { Topology = reader.Value(opt, inline) switch
                 {
                     "paired" => PortTopology.Paired,
@@ -71,11 +75,16 @@ public sealed record AppOptions
                     var v => throw new UsageException($"--port-topology {v}: expected paired, chained or loop"),
                 } },
                 "--run-seconds" => o with { RunSeconds = reader.Int(opt, inline, 1, 1 << 30) },
-                _ => throw new UsageException($"unknown application option {opt} (see --help)"),
+                _ => throw new UsageException(EalOptions.IsEalOption(opt)
+                    ? $"{opt} is an EAL option: put it before -- (see --help)"
+                    : $"unknown application option {opt} (see --help)"),
             };
         }
         return o;
     }
+
+    /// <summary>Options this side takes, to tell a user who put one before `--` where it belongs.</summary>
+    public static bool IsAppOption(string opt) => Help.Any(h => h.Option.Split(", ").Contains(opt)) && opt != "-a";
 
     static string CheckMode(string mode) =>
         ForwardModes.Names.Contains(mode) ? mode : throw new UsageException($"--forward-mode {mode}: unknown (modes: {string.Join(", ", ForwardModes.Names)})");

@@ -22,6 +22,11 @@ public sealed record CommandLine(EalOptions Eal, AppOptions App, bool ShowHelp)
         w.WriteLine();
         w.WriteLine("Application options:");
         foreach (var (o, a, h) in AppOptions.Help) w.WriteLine($"  {(o + " " + a).PadRight(30)} {h}");
+        w.WriteLine();
+        w.WriteLine("Examples:");
+        w.WriteLine("  datapath -l 0-1 --vdev net_ring0 --vdev net_ring1,peer=net_ring0 -- --forward-mode=io --tx-first --stats-period 1");
+        w.WriteLine("  datapath --lcores '0@0,1@1' --vdev net_null0 -- -i --auto-start      (then: show port stats all, stop, quit)");
+        w.WriteLine("  datapath -l 0-1 --vdev net_ring0 -- --stats-file /tmp/stats.jsonl   (one JSON line of counters per second)");
         return w.ToString();
     }
 }

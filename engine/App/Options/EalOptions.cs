@@ -49,13 +49,15 @@ public sealed record EalOptions
         ("-l", "CORELIST", "lcores to run on, lcore i on CPU i: 0-3, 0,2 (the first is the main lcore)"),
         ("--lcores", "MAP", "lcore to CPU map: '0@0,1@1' or '(0,1)@(2,3)'"),
         ("--vdev", "DEVICE", "add a virtual device: 'net_ring0', 'net_null0,size=64'"),
-        ("-a", "PCI", "allow a PCI device (0000:00:04.0)"),
+        ("-a, --allow", "PCI", "allow a PCI device (0000:00:04.0); after --, -a means --auto-start"),
         ("--no-huge", "", "use 4 KiB pages (memfd + mlock) instead of hugepages"),
         ("--huge-dir", "DIR", "hugetlbfs mount to allocate from (default: memfd, no files)"),
         ("--iova-mode", "va|pa", "addresses devices see: virtual (IOMMU, vhost-user) or physical (vfio-noiommu)"),
         ("--file-prefix", "NAME", "names this process's memory, so several can run side by side"),
         ("-m", "MB", "memory to reserve up front, in MiB"),
     ];
+
+    public static bool IsEalOption(string opt) => Help.Any(h => h.Option.Split(", ").Contains(opt));
 
     /// <summary>Parses arguments before `--`.</summary>
     public static EalOptions Parse(IReadOnlyList<string> args)
@@ -81,7 +83,9 @@ public sealed record EalOptions
                 "--file-prefix" => o with { FilePrefix = reader.Value(opt, inline) },
                 "-m" => o with { MemoryMb = reader.Int(opt, inline, 1, 1 << 20) },
                 "--no-pci" or "--no-shconf" or "--in-memory" => o,
-                _ => throw new UsageException($"unknown EAL option {opt} (see --help)"),
+                _ => throw new UsageException(AppOptions.IsAppOption(opt)
+                    ? $"{opt} is an application option: put it after -- (datapath [EAL options] -- {opt} ...)"
+                    : $"unknown EAL option {opt} (see --help)"),
             };
         }
         if (o.CoreList is not null && o.LcoresMap is not null) throw new UsageException("give -l or --lcores, not both");

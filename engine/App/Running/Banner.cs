@@ -3,27 +3,32 @@ using Datapath.Hugepages;
 
 namespace Datapath.App.Running;
 
-/// <summary>What came up: lcores and their CPUs, memory, ports, forwarding.</summary>
+/// <summary>
+/// What came up, said once at start: which lcore runs on which CPU, the memory (page size, how much
+/// this process holds, how much is left, the IOVA mode), each port (driver, MAC, queues and
+/// descriptors, link), and the forwarding configuration.
+/// </summary>
 public static class Banner
 {
     public static void Print(TextWriter w, EngineHost host)
     {
         foreach (var e in host.Lcores.Map.Entries)
-            w.WriteLine($"EAL: {e}{(e.Lcore == host.Lcores.MainLcore ? " (main)" : "")}");
+            w.WriteLine($"EAL: {e}{(e.Lcore == host.Lcores.MainLcore ? " (main: control plane and console)" : " (worker)")}");
         var m = host.Memory;
-        string pages = m.NoHuge ? "4 KiB pages (--no-huge)" : $"{HugepageInventory.FormatSize(m.HugepageSize)} hugepages, {HugepageInventory.FreePages(m.HugepageSize)} left free";
+        string used = HugepageInventory.FormatSize(HugepageRegion.TotalBytes);
+        string pages = m.NoHuge
+            ? $"4 KiB pages (--no-huge), {used} locked"
+            : $"{HugepageInventory.FormatSize(m.HugepageSize)} hugepages, {used} in use by this process, {HugepageInventory.FreePages(m.HugepageSize)} pages left free";
         w.WriteLine($"EAL: memory: {pages}; IOVA mode: {m.IovaMode.ToString().ToUpperInvariant()}");
         PacketPool pool = host.Pool;
         w.WriteLine($"EAL: {pool}");
         foreach (var p in host.Ports.All)
         {
             var info = p.Info;
-            w.WriteLine($"Port {p.Id}: {info.DriverName} {info.DeviceName}, MAC {info.Mac}, {p.Config!.RxQueues} rxq/{p.Config.TxQueues} txq, link {p.Link}");
+            var c = p.Config!;
+            w.WriteLine($"Port {p.Id}: {info.DriverName} {info.DeviceName}, MAC {info.Mac}, {c.RxQueues} rxq/{c.TxQueues} txq " +
+                $"of {c.RxDescriptors}/{c.TxDescriptors} descriptors, link {p.Link}");
         }
-        var f = host.Forwarding;
-        w.WriteLine($"{f.Mode.Name} packet forwarding - ports={host.Ports.Count} - cores={f.Lcores.Count} - streams={f.Streams.Count}");
-        foreach (var l in f.Lcores)
-            foreach (var s in l.Streams)
-                w.WriteLine($"Logical Core {l.Id} (socket 0) forwards packets on {l.Streams.Length} streams: {s}");
+        ConfigDisplay.Fwd(w, host);
     }
 }

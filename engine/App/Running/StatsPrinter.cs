@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Datapath.Engine.Forwarding;
 using Datapath.Engine.Ports;
 
 namespace Datapath.App.Running;
@@ -37,24 +36,5 @@ public sealed class StatsPrinter
         w.WriteLine($"  Rx-pps: {(ulong)rxPps,12}          Rx-bps: {(ulong)rxBps,12}");
         w.WriteLine($"  Tx-pps: {(ulong)txPps,12}          Tx-bps: {(ulong)txBps,12}");
         w.WriteLine("  ############################################################################");
-    }
-
-    public static void PrintForwardStats(TextWriter w, ForwardingEngine fwd)
-    {
-        foreach (var s in fwd.Streams)
-        {
-            var c = s.Snapshot();
-            w.WriteLine();
-            w.WriteLine($"  ------- Forward Stats for RX Port={s.RxPort.Id,2}/Queue={s.RxQueue,2} -> TX Port={s.TxPort.Id,2}/Queue={s.TxQueue,2} -------");
-            w.WriteLine($"  RX-packets: {c.RxPackets,-14} TX-packets: {c.TxPackets,-14} TX-dropped: {c.Dropped,-14}");
-            if (c.BadIpChecksum + c.BadL4Checksum > 0)
-                w.WriteLine($"  RX- bad IP checksum: {c.BadIpChecksum,-14} Rx- bad L4 checksum: {c.BadL4Checksum,-14}");
-        }
-        var t = fwd.Totals();
-        w.WriteLine();
-        w.WriteLine("  +++++++++++++++ Accumulated forward statistics for all ports+++++++++++++++");
-        w.WriteLine($"  RX-packets: {t.RxPackets,-14} RX-dropped: {0,-14} RX-total: {t.RxPackets,-14}");
-        w.WriteLine($"  TX-packets: {t.TxPackets,-14} TX-dropped: {t.Dropped,-14} TX-total: {t.TxPackets + t.Dropped,-14}");
-        w.WriteLine("  ++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++");
     }
 }
