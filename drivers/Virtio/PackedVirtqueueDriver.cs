@@ -77,13 +77,13 @@ public sealed unsafe partial class PackedVirtqueueDriver
         if (!TryMeasure(chain, out uint writable)) return false;
 
         id = AllocateId();
-        ushort avail = AvailBits;
         int head = _nextAvail;
         ushort headFlags = 0;
         for (int i = 0; i < chain.Length; i++)
         {
             ref readonly var b = ref chain[i];
-            ushort flags = avail;
+            // Per slot: a chain that crosses the ring's end carries the next lap's bits after it (§2.8.1).
+            ushort flags = AvailBits;
             if (b.DeviceWritable) flags |= PackedDescriptor.FlagWrite;
             if (i != chain.Length - 1) flags |= PackedDescriptor.FlagNext;
             PackedDescriptor* d = _ring.Desc + _nextAvail;
