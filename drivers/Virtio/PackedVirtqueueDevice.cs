@@ -1,0 +1,199 @@
+using System.Threading;
+
+namespace Datapath.Drivers.Virtio;
+
+/// <summary>
+/// The device side of a packed virtqueue (virtio 1.2 §2.8) living in a peer's memory: take
+/// buffers from the descriptor ring, write used descriptors back into it. Same shape as
+/// <see cref="SplitVirtqueueDevice"/> (TryPop / PushUsed / PublishUsed / NeedsInterrupt) so the
+/// vhost backend chooses the format once at start. Single-threaded: one lcore per queue. No
+/// allocation and no exceptions after construction.
+///
+/// The driver can rewrite every byte of the ring at any time: each descriptor is read once
+/// (<see cref="PackedDescriptor.ReadOnce"/>) and only the copy is validated and used. Every
+/// address goes through <see cref="IGuestMemory.TryTranslate"/>.
+/// </summary>
+public sealed unsafe partial class PackedVirtqueueDevice
+{
+    readonly PackedRing _ring;
+    readonly IGuestMemory _memory;
+    readonly int _size;
+    readonly bool _eventIdx;
+    readonly bool _indirect;
+    // Per buffer id: in flight (popped, not yet returned), its device-writable bytes, the ring slots
+    // its chain took, and where it was popped from (slot | wrap << 15) to check UndoPop's order.
+    readonly bool[] _inFlight;
+    readonly uint[] _writableBytes;
+    readonly ushort[] _slots;
+    readonly ushort[] _popPosition;
+
+    int _nextAvail;          // next slot to read (§2.8.2)
+    bool _availWrap;         // wrap counter of the lap _nextAvail is in
+    int _nextUsed;           // next slot to write a used descriptor into
+    bool _usedWrap;          // Device Ring Wrap Counter (§2.8.1)
+    int _slotsInFlight;      // slots of popped chains not yet returned
+    int _usedSinceSignal;    // slots marked used since the last NeedsInterrupt
+    // The first used descriptor written since the last PublishUsed: its flags are stored last.
+    int _pendingUsed = -1;
+    ushort _pendingUsedFlags;
+    PackedDeviceErrors _errors;
+
+    /// <summary>
+    /// <paramref name="lastAvail"/> and <paramref name="availWrap"/> are the resume point from
+    /// vhost-user SET_VRING_BASE (<see cref="PackedVringBase.TryDecode"/>); a fresh ring starts at
+    /// slot 0 with wrap counters 1 (§2.8.1). Nothing is in flight on resume, so the used side
+    /// starts at the same slot and lap.
+    /// </summary>
+    public PackedVirtqueueDevice(PackedRing ring, IGuestMemory memory, bool eventIdx = false, bool indirectDesc = false,
+        ushort lastAvail = 0, bool availWrap = true)
+    {
+        if (lastAvail >= ring.Size)
+            throw new ArgumentOutOfRangeException(nameof(lastAvail), lastAvail, $"packed ring resume index must be below the queue size {ring.Size}");
+        _ring = ring;
+        _memory = memory;
+        _size = ring.Size;
+        _eventIdx = eventIdx;
+        _indirect = indirectDesc;
+        _inFlight = new bool[_size];
+        _writableBytes = new uint[_size];
+        _slots = new ushort[_size];
+        _popPosition = new ushort[_size];
+        _nextAvail = _nextUsed = lastAvail;
+        _availWrap = _usedWrap = availWrap;
+    }
+
+    public int Size => _size;
+    /// <summary>The next slot to read; with <see cref="AvailWrapCounter"/>, what GET_VRING_BASE reports.</summary>
+    public ushort LastAvailIndex => (ushort)_nextAvail;
+    public bool AvailWrapCounter => _availWrap;
+    /// <summary>The GET_VRING_BASE value (<see cref="PackedVringBase.Encode"/>).</summary>
+    public uint VringBase => PackedVringBase.Encode((ushort)_nextAvail, _availWrap);
+    public ref readonly PackedDeviceErrors Errors => ref _errors;
+
+    /// <summary>
+    /// Buffers (chains) the driver has made available that we have not taken yet, as far as the
+    /// ring shows right now: a hint for sizing a burst. Reads one flags word per available slot.
+    /// </summary>
+    public int AvailableCount => CountAvailable(_size);
+
+    /// <summary>Like <see cref="AvailableCount"/>, but stops after <paramref name="limit"/> buffers.</summary>
+    public int CountAvailable(int limit)
+    {
+        int pos = _nextAvail, chains = 0;
+        bool wrap = _availWrap;
+        for (int walked = _slotsInFlight; walked < _size && chains < limit; walked++)
+        {
+            ushort flags = Volatile.Read(ref _ring.Desc[pos].Flags);
+            if (!PackedDescriptor.IsAvailable(flags, wrap)) break;
+            if ((flags & PackedDescriptor.FlagNext) == 0) chains++;
+            if (++pos == _size) { pos = 0; wrap = !wrap; }
+        }
+        return chains;
+    }
+
+    /// <summary>
+    /// Returns a buffer as used with the bytes written into it (§2.8.3, §2.8.4). Not visible to the
+    /// driver until <see cref="PublishUsed"/>. False (counted) if <paramref name="id"/> is not in
+    /// flight; a length above the buffer's writable bytes is counted and clamped.
+    /// </summary>
+    public bool PushUsed(ushort id, uint length)
+    {
+        if (id >= _size || !_inFlight[id]) { _errors.BadUsedReturn++; return false; }
+        if (length > _writableBytes[id]) { _errors.BadUsedReturn++; length = _writableBytes[id]; }
+        _inFlight[id] = false;
+        _slotsInFlight -= _slots[id];
+        WriteUsed(id, length, _slots[id]);
+        return true;
+    }
+
+    /// <summary>
+    /// Puts back the most recently popped buffer (not yet pushed used), as if it had not been taken:
+    /// a frame that does not fit the buffers available now waits for more (mergeable rx). The
+    /// descriptors are read and validated again on the next pop. Call in reverse order of popping;
+    /// anything else is counted and ignored.
+    /// </summary>
+    public void UndoPop(ushort id)
+    {
+        if (id >= _size || !_inFlight[id]) { _errors.BadUsedReturn++; return; }
+        int start = _popPosition[id] & 0x7FFF;
+        bool startWrap = (_popPosition[id] & 0x8000) != 0;
+        int end = start + _slots[id];
+        bool endWrap = startWrap;
+        if (end >= _size) { end -= _size; endWrap = !endWrap; }
+        if (end != _nextAvail || endWrap != _availWrap) { _errors.BadUsedReturn++; return; }
+        _inFlight[id] = false;
+        _slotsInFlight -= _slots[id];
+        _nextAvail = start;
+        _availWrap = startWrap;
+    }
+
+    /// <summary>
+    /// One used descriptor for a whole chain, in the slot after the previous one; then skip the
+    /// chain's slots (§2.8.6). Flags: AVAIL = USED = our wrap counter (§2.8.1), WRITE when len
+    /// counts written bytes (§2.8.3).
+    /// </summary>
+    void WriteUsed(ushort id, uint length, int slots)
+    {
+        PackedDescriptor* d = _ring.Desc + _nextUsed;
+        ushort flags = _usedWrap ? (ushort)(PackedDescriptor.FlagAvail | PackedDescriptor.FlagUsed) : (ushort)0;
+        if (length != 0) flags |= PackedDescriptor.FlagWrite;
+        d->Id = id;
+        d->Len = length;
+        if (_pendingUsed < 0) { _pendingUsed = _nextUsed; _pendingUsedFlags = flags; }
+        else d->Flags = flags; // unreachable for the driver until the pending flags are published (§2.8.2)
+        _usedSinceSignal += slots;
+        _nextUsed += slots;
+        // §2.8.1: the device flips its counter after marking the last slot of the ring used.
+        if (_nextUsed >= _size) { _nextUsed -= _size; _usedWrap = !_usedWrap; }
+    }
+
+    /// <summary>
+    /// Makes pushed used descriptors visible: the flags of the first one since the last call are
+    /// stored last, with release semantics, after every id/len/flags of the batch (§2.8.9: the
+    /// driver never observes a partial batch).
+    /// </summary>
+    public void PublishUsed()
+    {
+        if (_pendingUsed < 0) return;
+        Volatile.Write(ref _ring.Desc[_pendingUsed].Flags, _pendingUsedFlags);
+        _pendingUsed = -1;
+    }
+
+    /// <summary>
+    /// After <see cref="PublishUsed"/>: should we notify the driver? Reads the Driver Event
+    /// Suppression structure (§2.8.10, §2.8.14): DISABLE → no; DESC (with EVENT_IDX) → yes if the
+    /// slot it names was marked used since the last decision; otherwise yes.
+    /// </summary>
+    public bool NeedsInterrupt()
+    {
+        // Store → load: our flags store must be visible before we read the driver's structure, or
+        // the driver re-enables having seen the old flags while we read its stale DISABLE.
+        Interlocked.MemoryBarrier();
+        int moved = _usedSinceSignal;
+        _usedSinceSignal = 0;
+        return PackedEventSuppression.ShouldNotify(PackedRing.Snapshot(_ring.DriverEvent), _eventIdx, _size,
+            (ushort)_nextUsed, _usedWrap, moved);
+    }
+
+    /// <summary>Asks the driver not to send available buffer notifications while we poll (§2.8.10). A hint.</summary>
+    public void DisableAvailNotifications()
+        => Volatile.Write(ref _ring.DeviceEvent->Flags, PackedEventSuppression.Disable);
+
+    /// <summary>
+    /// Asks for a notification at the next available buffer: with EVENT_IDX, DESC naming the slot we
+    /// read next (§2.8.14); otherwise ENABLE. Returns true if a buffer is already available: poll
+    /// again instead of sleeping.
+    /// </summary>
+    public bool EnableAvailNotifications()
+    {
+        if (_eventIdx)
+        {
+            Volatile.Write(ref _ring.DeviceEvent->OffWrap, PackedEventSuppression.OffWrapOf(_nextAvail, _availWrap));
+            Volatile.Write(ref _ring.DeviceEvent->Flags, PackedEventSuppression.Desc);
+        }
+        else Volatile.Write(ref _ring.DeviceEvent->Flags, PackedEventSuppression.Enable);
+        // Store → load: the driver may have added a buffer before it could see our request.
+        Interlocked.MemoryBarrier();
+        return PackedDescriptor.IsAvailable(Volatile.Read(ref _ring.Desc[_nextAvail].Flags), _availWrap);
+    }
+}
