@@ -3,7 +3,9 @@
 # Results: $RESULTS/nic (pci, iface, link, interface counters) and $RESULTS/rawframes.
 set -u
 FRAMES=${FRAMES:-1000}
+t() { echo "[nic] $* at uptime $(cut -d' ' -f1 /proc/uptime)s"; }
 modprobe virtio_net || exit 10
+t "virtio_net loaded"
 NIC=
 for d in /sys/bus/pci/devices/*; do
   [ "$(cat "$d/vendor")" = 0x1af4 ] || continue
@@ -14,12 +16,15 @@ IF=
 for i in $(seq 50); do IF=$(ls /sys/bus/pci/devices/$NIC/virtio*/net/ 2>/dev/null | head -1); [ -n "$IF" ] && break; sleep 0.1; done
 [ -n "$IF" ] || { echo "virtio_net made no interface for $NIC"; exit 12; }
 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 "net.ipv6.conf.$IF.disable_ipv6=1"
+t "$IF appeared"
 ip link set "$IF" up
 for i in $(seq 100); do [ "$(cat /sys/class/net/$IF/carrier 2>/dev/null)" = 1 ] && break; sleep 0.1; done
+t "carrier=$(cat /sys/class/net/$IF/carrier)"
 st() { cat "/sys/class/net/$IF/statistics/$1"; }
 tx0=$(st tx_packets) rx0=$(st rx_packets)
 python3 "$(dirname "$0")/rawframes.py" "$IF" "$FRAMES" "$RESULTS/rawframes"
 rc=$?
+t "frames done"
 {
   echo "pci=$NIC"
   echo "iface=$IF"
