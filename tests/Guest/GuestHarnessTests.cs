@@ -74,4 +74,49 @@ public sealed class GuestHarnessTests(ITestOutputHelper log)
         Assert.Equal(long.Parse(nic["rx_packets"]), stats.TxPackets);
         Assert.True(stats.RxPackets >= frames);
     }
+    [Fact]
+    public void BehindTheVirtualIommuTheGuestNicBindsToVfioPciInAnIommuGroup()
+    {
+        var result = QemuGuest.Run(new GuestOptions
+        {
+            Script = GuestScript("vfio-bind.sh"),
+            Nic = GuestNic.Plain,
+            Iommu = true,
+            Env = new Dictionary<string, string> { ["VFIO_MODE"] = "iommu" },
+            Timeout = TimeSpan.FromSeconds(90),
+        });
+        log.WriteLine(result.Describe(15));
+
+        Assert.True(result.ExitCode == 0, result.Describe());
+        var vfio = result.Values("vfio");
+        Assert.Equal("vfio-pci", vfio["driver"]);
+        Assert.NotEqual("", vfio["group"]);
+        Assert.Equal("yes", vfio["group_dev_present"]);
+        Assert.Equal($"/dev/vfio/{vfio["group"]}", vfio["group_dev"]);
+    }
+
+    [Fact]
+    public void WithTheRebuiltVfioModuleTheGuestNicGetsANoIommuGroup()
+    {
+        var sw = Stopwatch.StartNew();
+        var image = GuestImage.Get(noIommu: true); // the first time: linux-source + a vfio.ko build
+        log.WriteLine($"noiommu vfio.ko {image.VfioNoIommuModule} ready in {sw.Elapsed.TotalSeconds:F1} s");
+
+        var result = QemuGuest.Run(new GuestOptions
+        {
+            Script = GuestScript("vfio-bind.sh"),
+            Nic = GuestNic.Plain,
+            VfioNoIommu = true,
+            Env = new Dictionary<string, string> { ["VFIO_MODE"] = "noiommu" },
+            Timeout = TimeSpan.FromSeconds(90),
+        });
+        log.WriteLine(result.Describe(15));
+
+        Assert.True(result.ExitCode == 0, result.Describe());
+        var vfio = result.Values("vfio");
+        Assert.Equal("Y", vfio["noiommu_param"]);
+        Assert.Equal("vfio-pci", vfio["driver"]);
+        Assert.Equal($"/dev/vfio/noiommu-{vfio["group"]}", vfio["group_dev"]);
+        Assert.Equal("yes", vfio["group_dev_present"]);
+    }
 }

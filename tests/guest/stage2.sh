@@ -30,4 +30,4 @@ fi
 echo "$rc" > "$RESULTS/.exit-code"
 sync
 echo o > /proc/sysrq-trigger
-sleep 10
+sleep 10 2>/dev/null   # the power-off may take the 9p root away first
