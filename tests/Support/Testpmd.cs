@@ -31,7 +31,7 @@ public sealed class Testpmd : IDisposable
     /// <param name="ownedPaths">files the peer creates (e.g. its vhost-user socket), removed on dispose.</param>
     public Testpmd(IEnumerable<string> eal, IEnumerable<string> app, bool hugepages = false, params string[] ownedPaths)
     {
-        _filePrefix = $"dptest{Environment.ProcessId}x{Random.Shared.Next(1 << 20):x}";
+        _filePrefix = $"dpguest-testpmd-{Environment.ProcessId}-{Random.Shared.Next(1 << 24):x}";
         _ownedPaths = ownedPaths;
         var psi = new ProcessStartInfo("stdbuf") // line-buffered stdout, so replies arrive before the next prompt
         {
