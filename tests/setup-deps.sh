@@ -3,7 +3,7 @@
 #   dpdk-dev                         dpdk-testpmd, dpdk-test (host peers)
 #   qemu-system-x86                  the QEMU guest of tests/guest/ (TCG)
 #   linux-image-amd64                the guest kernel and its modules (the guest sees the host root)
-#   busybox-static, cpio             the guest's initramfs
+#   busybox-static                   the guest's initramfs (busybox also packs it: cpio applet)
 #   kmod, iproute2                   modprobe and ip, run inside the guest from the host root
 # Usage: tests/setup-deps.sh [noiommu]
 #   noiommu: also what tests/guest/build-vfio-noiommu.sh needs to rebuild vfio.ko (Debian's
@@ -18,7 +18,6 @@ have dpdk-test || need+=(dpdk-dev)
 have qemu-system-x86_64 || need+=(qemu-system-x86)
 pkg linux-image-amd64 || need+=(linux-image-amd64)
 [ -x /bin/busybox ] && pkg busybox-static || need+=(busybox-static)
-have cpio || need+=(cpio)
 [ -x /usr/sbin/modprobe ] || [ -x /sbin/modprobe ] || need+=(kmod)
 have ip || need+=(iproute2)
 
