@@ -72,6 +72,42 @@ public sealed class Testpmd : IDisposable
         }
     }
 
+    /// <summary>
+    /// testpmd as a vhost-user front-end (net_virtio_user0 on <paramref name="socket"/>) with its lcores on
+    /// the last CPU; forwarding is not started (type `start`).
+    /// </summary>
+    public static Testpmd VirtioUser(string socket, string virtioArgs, params string[] app)
+    {
+        int cpu = Environment.ProcessorCount - 1;
+        string devargs = $"net_virtio_user0,path={socket}{(virtioArgs.Length > 0 ? "," + virtioArgs : "")}";
+        var tp = new Testpmd(["--lcores", $"0@{cpu},1@{cpu}", "--no-pci", "--vdev", devargs],
+            ["--total-num-mbufs=16384", "--nb-cores=1", .. app], hugepages: false);
+        try
+        {
+            tp.WaitUntil(() => tp.Output.Contains(Prompt), TimeSpan.FromSeconds(60), "testpmd did not start");
+            return tp;
+        }
+        catch
+        {
+            tp.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Polls `show port info` until the port's link is up (its vhost-user peer finished the handshake).</summary>
+    public bool WaitLinkUp(int port, TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < timeout)
+        {
+            if (Command($"show port info {port}").Contains("Link status: up")) return true;
+            Thread.Sleep(100);
+        }
+        return false;
+    }
+
+    public bool HasExited => _process.HasExited;
+
     void ReadOutput()
     {
         var buf = new char[4096];

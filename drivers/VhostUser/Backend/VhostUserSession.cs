@@ -52,9 +52,13 @@ public sealed partial class VhostUserSession : IDisposable
     public bool Mergeable => HasFeature(VirtioFeatures.NetMrgRxbuf);
 
     /// <summary>Reads and handles one message. Throws on protocol errors and when the peer hangs up.</summary>
+    /// <summary>DATAPATH_VHOST_DEBUG=1 logs every request (DPDK: --log-level=lib.vhost.config:debug).</summary>
+    static readonly bool s_debug = Environment.GetEnvironmentVariable("DATAPATH_VHOST_DEBUG") == "1";
+
     public void HandleOne()
     {
         _channel.Receive(_message);
+        if (s_debug) EngineLog.Info("VHOST_CONFIG", $"({_config.Iface}) read message {_message}");
         try
         {
             if (!_table.TryGetValue(_message.Request, out var handler))

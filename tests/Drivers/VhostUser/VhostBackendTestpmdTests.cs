@@ -21,7 +21,7 @@ public class VhostBackendTestpmdTests
     public void MacswapEchoesEveryFrameIntact(string virtioArgs)
     {
         using var rig = new VhostPortRig();
-        using var testpmd = TestpmdProcess.Start($"net_virtio_user0,path={rig.Socket},queues=1,{virtioArgs}", "--forward-mode=macswap");
+        using var testpmd = Testpmd.VirtioUser(rig.Socket, $"queues=1,{virtioArgs}", "--forward-mode=macswap");
         testpmd.Command("start");
         Assert.True(rig.WaitLinkUp(Handshake), "link did not come up\n" + testpmd.Output);
 
@@ -57,9 +57,9 @@ public class VhostBackendTestpmdTests
         }
         Assert.Equal(0, bad);
         Assert.Equal(Frames, back);
-        var theirs = testpmd.Stats();
-        Assert.Equal((ulong)Frames, theirs.RxPackets);
-        Assert.Equal((ulong)Frames, theirs.TxPackets);
+        var theirs = testpmd.PortStats(0);
+        Assert.Equal(Frames, theirs.RxPackets);
+        Assert.Equal(Frames, theirs.TxPackets);
         var ours = rig.Port.GetStats();
         Assert.Equal((ulong)Frames, ours.TxPackets);
         Assert.Equal((ulong)Frames, ours.RxPackets);
@@ -70,7 +70,7 @@ public class VhostBackendTestpmdTests
     public void TheirTxonlyIntoOurRxCountsMatch()
     {
         using var rig = new VhostPortRig();
-        using var testpmd = TestpmdProcess.Start($"net_virtio_user0,path={rig.Socket},queues=1", "--forward-mode=txonly --txpkts=64");
+        using var testpmd = Testpmd.VirtioUser(rig.Socket, $"queues=1", "--forward-mode=txonly", "--txpkts=64");
         Assert.True(testpmd.WaitLinkUp(0, Handshake), testpmd.Output);
         testpmd.Command("start");
         var burst = new Packet[64];
@@ -78,7 +78,7 @@ public class VhostBackendTestpmdTests
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(2);
         while (DateTime.UtcNow < until) received += Drain(rig, burst);
         testpmd.Command("stop");
-        ulong theySent = testpmd.Stats().TxPackets;
+        ulong theySent = (ulong)testpmd.PortStats(0).TxPackets;
         // What is still in the ring arrives after they stopped.
         VhostPortRig.WaitFor(() => (received += Drain(rig, burst)) >= theySent, Traffic);
         Assert.True(theySent > 10000, $"testpmd sent only {theySent}");
@@ -90,7 +90,7 @@ public class VhostBackendTestpmdTests
     public void OurTxIntoTheirRxonlyCountsMatch()
     {
         using var rig = new VhostPortRig();
-        using var testpmd = TestpmdProcess.Start($"net_virtio_user0,path={rig.Socket},queues=1", "--forward-mode=rxonly");
+        using var testpmd = Testpmd.VirtioUser(rig.Socket, $"queues=1", "--forward-mode=rxonly");
         testpmd.Command("start");
         Assert.True(rig.WaitLinkUp(Handshake), testpmd.Output);
         const int Frames = 100_000;
@@ -106,7 +106,7 @@ public class VhostBackendTestpmdTests
             sent += accepted;
         }
         Assert.Equal(Frames, sent);
-        Assert.True(VhostPortRig.WaitFor(() => testpmd.Stats().RxPackets == Frames, Traffic), testpmd.Command("show port stats 0"));
+        Assert.True(VhostPortRig.WaitFor(() => testpmd.PortStats(0).RxPackets == Frames, Traffic), testpmd.Command("show port stats 0"));
         Assert.Equal((ulong)Frames, rig.Port.GetStats().TxPackets);
     }
 
@@ -114,7 +114,7 @@ public class VhostBackendTestpmdTests
     public void TwoQueuePairsCarryTrafficEach()
     {
         using var rig = new VhostPortRig(queues: 2);
-        using var testpmd = TestpmdProcess.Start($"net_virtio_user0,path={rig.Socket},queues=2", "--forward-mode=macswap --rxq=2 --txq=2");
+        using var testpmd = Testpmd.VirtioUser(rig.Socket, $"queues=2", "--forward-mode=macswap", "--rxq=2", "--txq=2");
         testpmd.Command("start");
         Assert.True(rig.WaitLinkUp(Handshake), testpmd.Output);
         Assert.True(VhostPortRig.WaitFor(() => rig.Port.Link.Up && QueueLive(rig, 1), Handshake), "second queue pair did not start");
@@ -150,12 +150,12 @@ public class VhostBackendTestpmdTests
         using var rig = new VhostPortRig("client=1");
         for (int round = 1; round <= 2; round++)
         {
-            using (var testpmd = TestpmdProcess.Start($"net_virtio_user0,path={rig.Socket},queues=1,server=1", "--forward-mode=macswap"))
+            using (var testpmd = Testpmd.VirtioUser(rig.Socket, $"queues=1,server=1", "--forward-mode=macswap"))
             {
                 testpmd.Command("start");
                 Assert.True(rig.WaitLinkUp(Handshake), $"round {round}: link did not come up\n" + testpmd.Output);
                 Assert.True(EchoSome(rig, 100), $"round {round}: no echo");
-                testpmd.Quit();
+                testpmd.Dispose();
             }
             Assert.True(VhostPortRig.WaitFor(() => !rig.Port.Link.Up, Handshake), $"round {round}: link stayed up after testpmd quit");
         }
@@ -170,11 +170,11 @@ public class VhostBackendTestpmdTests
         using var rig = new VhostPortRig();
         for (int round = 1; round <= 2; round++)
         {
-            using var testpmd = TestpmdProcess.Start($"net_virtio_user0,path={rig.Socket},queues=1", "--forward-mode=macswap");
+            using var testpmd = Testpmd.VirtioUser(rig.Socket, $"queues=1", "--forward-mode=macswap");
             testpmd.Command("start");
             Assert.True(rig.WaitLinkUp(Handshake), $"round {round}\n" + testpmd.Output);
             Assert.True(EchoSome(rig, 100), $"round {round}: no echo");
-            testpmd.Quit();
+            testpmd.Dispose();
             Assert.True(VhostPortRig.WaitFor(() => !rig.Port.Connected, Handshake));
         }
     }

@@ -16,7 +16,7 @@ public sealed unsafe class VhostPortRig : IDisposable
 
     public VhostPortRig(string args = "", int queues = 1)
     {
-        Socket = $"/tmp/dptest-vhost-{Environment.ProcessId}-{Guid.NewGuid():N}.sock"[..60] + ".sock";
+        Socket = $"/tmp/dptest-vhost-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40] + ".sock";
         Pool = PacketPool.Create($"vhostrig{Guid.NewGuid():N}"[..16], 8192, MemoryOptions.Default, cacheSize: 0);
         string spec = $"net_vhost0,iface={Socket},queues={queues}{(args.Length > 0 ? "," + args : "")}";
         Port = (VhostNetPort)DriverCatalog.CreateRegistry().Create(spec, new DriverContext(MemoryOptions.Default, Ports));
