@@ -84,7 +84,7 @@ public sealed class Testpmd : IDisposable
             ["--total-num-mbufs=16384", "--nb-cores=1", .. app], hugepages: false);
         try
         {
-            tp.WaitUntil(() => tp.Output.Contains(Prompt), TimeSpan.FromSeconds(60), "testpmd did not start");
+            tp.WaitUntil(() => tp.Output.Contains(Prompt), TimeSpan.FromSeconds(120), "testpmd did not start");
             return tp;
         }
         catch

@@ -14,7 +14,7 @@ public sealed record VhostBackendConfig
 
     /// <summary>Virtio features a front-end may ack (vhost-user.rst: the back-end's GET_FEATURES).</summary>
     public ulong Features =>
-        VirtioFeatures.Version1 | VirtioFeatures.NetMrgRxbuf | VirtioFeatures.EventIdx | VirtioFeatures.IndirectDesc
+        VirtioFeatures.Version1 | VirtioFeatures.RingPacked | VirtioFeatures.NetMrgRxbuf | VirtioFeatures.EventIdx | VirtioFeatures.IndirectDesc
         | VirtioFeatures.InOrder | VirtioFeatures.NetMq | VirtioFeatures.NetCtrlVq | VirtioFeatures.NetMtu
         | VirtioFeatures.NetCsum | VirtioFeatures.NetGuestCsum | VirtioFeatures.NetGuestAnnounce | VirtioFeatures.NetStatus
         | VhostFeatureBits.AnyLayout | VhostFeatureBits.LogAll | VhostUserFeatureBits.ProtocolFeatures

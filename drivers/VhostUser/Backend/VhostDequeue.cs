@@ -15,10 +15,15 @@ internal static unsafe class VhostDequeue
     /// <summary>Segments one chain may have: a frame scattered wider than this is dropped.</summary>
     public const int MaxSegments = 64;
 
+    public static int Burst(VringRuntime rt, PacketPool pool, Span<Packet> pkts, ushort portId, ref QueueCounters counters) =>
+        rt.Split is { } split
+            ? Burst(new SplitOps(split), rt, pool, pkts, portId, ref counters)
+            : Burst(new PackedOps(rt.Packed!), rt, pool, pkts, portId, ref counters);
+
     [SkipLocalsInit]
-    public static int Burst(VringRuntime rt, PacketPool pool, Span<Packet> pkts, ushort portId, ref QueueCounters counters)
+    static int Burst<TQueue>(TQueue q, VringRuntime rt, PacketPool pool, Span<Packet> pkts, ushort portId, ref QueueCounters counters)
+        where TQueue : struct, IRingOps
     {
-        var q = rt.Queue;
         int want = Math.Min(pkts.Length, q.AvailableCount);
         if (want == 0) return 0;
         if (!pool.Alloc(pkts[..want]))

@@ -17,10 +17,15 @@ internal static unsafe class VhostEnqueue
     const int MaxSegments = 256;
     const int MaxChains = 64;
 
+    public static int Burst(VringRuntime rt, ReadOnlySpan<Packet> pkts, ref QueueCounters counters) =>
+        rt.Split is { } split
+            ? Burst(new SplitOps(split), rt, pkts, ref counters)
+            : Burst(new PackedOps(rt.Packed!), rt, pkts, ref counters);
+
     [SkipLocalsInit]
-    public static int Burst(VringRuntime rt, ReadOnlySpan<Packet> pkts, ref QueueCounters counters)
+    static int Burst<TQueue>(TQueue q, VringRuntime rt, ReadOnlySpan<Packet> pkts, ref QueueCounters counters)
+        where TQueue : struct, IRingOps
     {
-        var q = rt.Queue;
         if (q.AvailableCount == 0) return 0;
         VirtqSegment* segBuf = stackalloc VirtqSegment[MaxSegments];
         ushort* ids = stackalloc ushort[MaxChains];

@@ -157,8 +157,10 @@ public sealed partial class VhostUserSession
     {
         var s = m.Read<VringState>();
         var v = Vring(s.Index, m.Request);
-        if (!SplitRingLayout.IsValidQueueSize((int)Math.Min(s.Num, int.MaxValue)))
-            throw new VhostUserProtocolException($"peer sent SET_VRING_NUM {s.Num} for vring {s.Index} (a power of two, max {SplitRingLayout.MaxQueueSize})");
+        // §2.7: a split ring's size is a power of two; §2.8: a packed ring's is any size up to 32768.
+        bool ok = Packed ? s.Num is >= 1 and <= SplitRingLayout.MaxQueueSize : SplitRingLayout.IsValidQueueSize((int)Math.Min(s.Num, int.MaxValue));
+        if (!ok)
+            throw new VhostUserProtocolException($"peer sent SET_VRING_NUM {s.Num} for vring {s.Index} ({(Packed ? "1.." : "a power of two, max ")}{SplitRingLayout.MaxQueueSize})");
         v.Num = (int)s.Num;
     }
 
@@ -174,8 +176,9 @@ public sealed partial class VhostUserSession
     {
         var s = m.Read<VringState>();
         var v = Vring(s.Index, m.Request);
-        if (s.Num > ushort.MaxValue) throw new VhostUserProtocolException($"peer sent SET_VRING_BASE {s.Num} for vring {s.Index} (a 16-bit index)");
-        v.Base = (ushort)s.Num;
+        if (!Packed && s.Num > ushort.MaxValue) throw new VhostUserProtocolException($"peer sent SET_VRING_BASE {s.Num} for vring {s.Index} (a 16-bit index)");
+        // Packed bases are checked against the ring size when the ring starts.
+        v.Base = s.Num;
     }
 
     /// <summary>GET_VRING_BASE stops the ring and tells where it stopped (the next avail index to read).</summary>
@@ -184,7 +187,7 @@ public sealed partial class VhostUserSession
         var s = m.Read<VringState>();
         var v = Vring(s.Index, m.Request);
         // Quiesced by the table already; the live queue (if it ran) knows how far it got.
-        ushort last = v.Base;
+        uint last = v.Base;
         v.Started = false;
         v.Base = last;
         VhostVring.CloseFd(ref v.KickFd);

@@ -19,8 +19,6 @@ public sealed partial class VhostUserSession : IDisposable
     readonly VhostUserMessage _message = new();
     readonly Dictionary<VhostUserRequest, VhostRequestHandler> _table;
     readonly List<GuestMemoryTable.Region> _regions = new();
-    // Where each ring stopped when it was last quiesced (for GET_VRING_BASE).
-    readonly Dictionary<int, ushort> _stoppedAt = new();
     GuestMemoryTable _memory = GuestMemoryTable.Empty;
 
     public ulong AckedFeatures { get; private set; }
@@ -98,8 +96,7 @@ public sealed partial class VhostUserSession : IDisposable
         {
             if (v.Quiesce() is not { } old) continue;
             // Resume from where the data path got to, not from the base it started at.
-            v.Base = old.Queue.LastAvailIndex;
-            _stoppedAt[v.Index] = old.Queue.LastAvailIndex;
+            v.Base = old.VringBase;
             VringStateChanged?.Invoke(v, false);
         }
     }
@@ -116,13 +113,16 @@ public sealed partial class VhostUserSession : IDisposable
         var runtime = BuildRuntime(v);
         if (runtime is null) return;
         v.Publish(runtime);
-        EngineLog.Info("VHOST_DATA", $"({_config.Iface}) vring {v.Index} running: {v.Num} entries, last avail {runtime.Queue.LastAvailIndex}");
+        EngineLog.Info("VHOST_DATA", $"({_config.Iface}) vring {v.Index} running: {v.Num} entries, base {runtime.VringBase}{(runtime.Packed is null ? "" : ", packed")}");
         VringStateChanged?.Invoke(v, true);
     }
+
+    bool Packed => HasFeature(VirtioFeatures.RingPacked);
 
     unsafe VringRuntime? BuildRuntime(VhostVring v)
     {
         var a = v.Addresses;
+        if (Packed) return BuildPackedRuntime(v);
         if (!_memory.TryTranslateUser(a.DescUserAddr, (ulong)SplitRingLayout.DescriptorTableBytes(v.Num), out nint desc)
             || !_memory.TryTranslateUser(a.AvailUserAddr, (ulong)SplitRingLayout.AvailRingBytes(v.Num), out nint avail)
             || !_memory.TryTranslateUser(a.UsedUserAddr, (ulong)SplitRingLayout.UsedRingBytes(v.Num), out nint used))
@@ -137,11 +137,48 @@ public sealed partial class VhostUserSession : IDisposable
             EngineLog.Info("VHOST_CONFIG", $"({_config.Iface}) vring {v.Index}: {e.Message}; ring not started");
             return null;
         }
-        ushort lastAvail = v.Base;
+        if (v.Base > ushort.MaxValue)
+        {
+            EngineLog.Info("VHOST_CONFIG", $"({_config.Iface}) vring {v.Index}: base {v.Base} is not a 16-bit split ring index; ring not started");
+            return null;
+        }
+        ushort lastAvail = (ushort)v.Base;
         ushort usedIdx = Volatile.Read(ref *ring.UsedIdx);
         // After a reconnect the used index in guest memory is the truth: resume both from it (as DPDK's vhost does).
         if (usedIdx != lastAvail) lastAvail = usedIdx;
         var queue = new SplitVirtqueueDevice(ring, _memory, HasFeature(VirtioFeatures.EventIdx), HasFeature(VirtioFeatures.IndirectDesc), lastAvail, usedIdx);
+        queue.DisableAvailNotifications();
+        return new VringRuntime(queue, v.CallFd, NetHeaderSize, Mergeable);
+    }
+
+    /// <summary>
+    /// Packed ring (virtio 1.2 §2.8): SET_VRING_ADDR's desc, avail and used addresses are the
+    /// descriptor ring and the driver and device event suppression areas; the base carries the
+    /// avail wrap counter in bit 15.
+    /// </summary>
+    unsafe VringRuntime? BuildPackedRuntime(VhostVring v)
+    {
+        var a = v.Addresses;
+        if (!_memory.TryTranslateUser(a.DescUserAddr, (ulong)v.Num * 16, out nint desc)
+            || !_memory.TryTranslateUser(a.AvailUserAddr, 4, out nint driverEvent)
+            || !_memory.TryTranslateUser(a.UsedUserAddr, 4, out nint deviceEvent))
+        {
+            EngineLog.Info("VHOST_CONFIG", $"({_config.Iface}) vring {v.Index}: packed ring addresses outside guest memory; ring not started");
+            return null;
+        }
+        if (!PackedVringBase.TryDecode(v.Base, v.Num, out ushort lastAvail, out bool wrap))
+        {
+            EngineLog.Info("VHOST_CONFIG", $"({_config.Iface}) vring {v.Index}: base 0x{v.Base:x} is not a packed ring position below {v.Num}; ring not started");
+            return null;
+        }
+        PackedRing ring;
+        try { ring = new PackedRing(v.Num, (byte*)desc, (byte*)driverEvent, (byte*)deviceEvent); }
+        catch (ArgumentException e)
+        {
+            EngineLog.Info("VHOST_CONFIG", $"({_config.Iface}) vring {v.Index}: {e.Message}; ring not started");
+            return null;
+        }
+        var queue = new PackedVirtqueueDevice(ring, _memory, HasFeature(VirtioFeatures.EventIdx), HasFeature(VirtioFeatures.IndirectDesc), lastAvail, wrap);
         queue.DisableAvailNotifications();
         return new VringRuntime(queue, v.CallFd, NetHeaderSize, Mergeable);
     }

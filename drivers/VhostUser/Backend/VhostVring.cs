@@ -21,7 +21,8 @@ public sealed class VhostVring
     public int Num;
     public VringAddress Addresses;
     public bool HasAddresses;
-    public ushort Base;
+    /// <summary>SET_VRING_BASE as sent: split, the next avail index; packed, index | avail wrap &lt;&lt; 15.</summary>
+    public uint Base;
     public int KickFd = -1;
     public int CallFd = -1;
     public int ErrFd = -1;
@@ -51,7 +52,7 @@ public sealed class VhostVring
     public bool IsLive => Volatile.Read(ref _live) is not null;
 
     /// <summary>The running queue's hostile-input counters (a copy; approximate while it runs).</summary>
-    public SplitDeviceErrors? PeekErrors() => Volatile.Read(ref _live)?.Queue.Errors;
+    public SplitDeviceErrors? PeekErrors() => Volatile.Read(ref _live) is { } live ? live.Split?.Errors ?? default(SplitDeviceErrors) : null;
 
     /// <summary>Control: publishes a built runtime to the data path.</summary>
     public void Publish(VringRuntime runtime) => Volatile.Write(ref _live, runtime);
@@ -88,15 +89,30 @@ public sealed class VhostVring
 }
 
 /// <summary>What the data path needs for one running vring: the device-side queue and where to signal.</summary>
-public sealed class VringRuntime(SplitVirtqueueDevice queue, int callFd, int netHeaderSize, bool mergeable)
+public sealed class VringRuntime
 {
-    public SplitVirtqueueDevice Queue { get; } = queue;
+    public VringRuntime(SplitVirtqueueDevice queue, int callFd, int netHeaderSize, bool mergeable)
+        : this(callFd, netHeaderSize, mergeable) => Split = queue;
+
+    public VringRuntime(PackedVirtqueueDevice queue, int callFd, int netHeaderSize, bool mergeable)
+        : this(callFd, netHeaderSize, mergeable) => Packed = queue;
+
+    VringRuntime(int callFd, int netHeaderSize, bool mergeable)
+    {
+        CallFd = callFd;
+        NetHeaderSize = netHeaderSize;
+        Mergeable = mergeable;
+    }
+
+    /// <summary>The ring, in exactly one of its two formats (RING_PACKED negotiated or not).</summary>
+    public SplitVirtqueueDevice? Split { get; }
+    public PackedVirtqueueDevice? Packed { get; }
     /// <summary>virtio-net header bytes before each frame: 12 (VERSION_1 or MRG_RXBUF) or 10.</summary>
-    public int NetHeaderSize { get; } = netHeaderSize;
+    public int NetHeaderSize { get; }
     /// <summary>MRG_RXBUF: a frame may span several guest buffers.</summary>
-    public bool Mergeable { get; } = mergeable;
+    public bool Mergeable { get; }
     /// <summary>eventfd to write when the driver wants an interrupt; -1 = the driver polls.</summary>
-    public int CallFd { get; } = callFd;
+    public int CallFd { get; }
     /// <summary>Errors on this ring that the queue itself does not count (oversized frames, no buffers).</summary>
     public ulong DroppedOversize;
     public ulong DroppedNoBuffer;
@@ -104,7 +120,20 @@ public sealed class VringRuntime(SplitVirtqueueDevice queue, int callFd, int net
     /// <summary>Publishes used entries and signals the driver if it asked (EVENT_IDX / NO_INTERRUPT).</summary>
     public void Complete()
     {
-        Queue.PublishUsed();
-        if (CallFd >= 0 && Queue.NeedsInterrupt()) Libc.EventFdSignal(CallFd);
+        bool interrupt;
+        if (Split is { } s)
+        {
+            s.PublishUsed();
+            interrupt = CallFd >= 0 && s.NeedsInterrupt();
+        }
+        else
+        {
+            Packed!.PublishUsed();
+            interrupt = CallFd >= 0 && Packed.NeedsInterrupt();
+        }
+        if (interrupt) Libc.EventFdSignal(CallFd);
     }
+
+    /// <summary>The GET_VRING_BASE value: split, the next avail index; packed, index | wrap &lt;&lt; 15.</summary>
+    public uint VringBase => Split is { } s ? s.LastAvailIndex : Packed!.VringBase;
 }

@@ -18,6 +18,9 @@ public class VhostBackendTestpmdTests
     [InlineData("mrg_rxbuf=0")]
     [InlineData("mrg_rxbuf=1,in_order=1")]
     [InlineData("mrg_rxbuf=0,in_order=1")]
+    [InlineData("packed_vq=1,mrg_rxbuf=1")]
+    [InlineData("packed_vq=1,mrg_rxbuf=0")]
+    [InlineData("packed_vq=1,mrg_rxbuf=1,in_order=1")]
     public void MacswapEchoesEveryFrameIntact(string virtioArgs)
     {
         using var rig = new VhostPortRig();
@@ -35,7 +38,9 @@ public class VhostBackendTestpmdTests
         var deadline = DateTime.UtcNow + Traffic;
         while (back < Frames && DateTime.UtcNow < deadline)
         {
-            if (sent < Frames)
+            // At most 64 frames in flight: testpmd drops (not retries) when its tx ring is full,
+            // and this test thread is no dedicated poller. Correctness here, rate elsewhere.
+            if (sent < Frames && sent - back - bad < 64)
             {
                 int n = Math.Min(32, Frames - sent);
                 for (int i = 0; i < n; i++) burst[i] = rig.Frame(sent + i, sizes[sent + i]);
@@ -56,7 +61,7 @@ public class VhostBackendTestpmdTests
             PacketPool.FreeBulk(burst.AsSpan(0, got));
         }
         Assert.Equal(0, bad);
-        Assert.Equal(Frames, back);
+        Assert.True(back == Frames, $"{back} of {Frames} echoed; ours: {Describe(rig)}; testpmd: {testpmd.Command("show port stats 0")} {testpmd.Command("show port xstats 0")}");
         var theirs = testpmd.PortStats(0);
         Assert.Equal(Frames, theirs.RxPackets);
         Assert.Equal(Frames, theirs.TxPackets);
@@ -126,7 +131,7 @@ public class VhostBackendTestpmdTests
         {
             for (int q = 0; q < 2; q++)
             {
-                if (sent[q] < 500)
+                if (sent[q] < 500 && sent[q] - back[q] < 64)
                 {
                     for (int i = 0; i < 16; i++) burst[i] = rig.Frame(q * 100000 + sent[q] + i, 128);
                     int accepted = rig.Port.TxBurst(q, burst);
@@ -178,6 +183,10 @@ public class VhostBackendTestpmdTests
             Assert.True(VhostPortRig.WaitFor(() => !rig.Port.Connected, Handshake));
         }
     }
+
+    static string Describe(VhostPortRig rig) =>
+        string.Join(", ", rig.Port.ExtendedStats().Where(kv => kv.Value != 0).Select(kv => $"{kv.Key}={kv.Value}"))
+        + $"; vring0 {rig.Port.VringErrors(0)}; vring1 {rig.Port.VringErrors(1)}";
 
     static bool QueueLive(VhostPortRig rig, int pair) => rig.Port.VringErrors(2 * pair) is not null && rig.Port.VringErrors(2 * pair + 1) is not null;
 
