@@ -10,6 +10,7 @@ public static class DriverCatalog
         var registry = new DriverRegistry();
         registry.Register(Null.NullPort.Driver);
         registry.Register(Ring.RingPort.Driver);
+        registry.Register(VirtioUser.VirtioUserPort.Driver);
         return registry;
     }
 }
