@@ -51,6 +51,8 @@ public sealed partial class DpdkTestpmd : IDisposable
             "--lcores", $"0@{cpu},1@{cpu}", "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
             "--file-prefix", _prefix, "--vdev", vdev, "--log-level", "pmd.net.vhost:info",
             "--", "-i", "--total-num-mbufs=8192", $"--rxq={queues}", $"--txq={queues}", "--nb-cores=1",
+            // `start` would otherwise drain the rx queues first, dropping what a fast peer already sent.
+            "--no-flush-rx",
             $"--forward-mode={forwardMode}",
         ];
         foreach (string a in args.Concat(extraAppArgs ?? [])) psi.ArgumentList.Add(a);
@@ -73,6 +75,24 @@ public sealed partial class DpdkTestpmd : IDisposable
     {
         _process.StandardInput.WriteLine(command);
         _process.StandardInput.Flush();
+    }
+
+    /// <summary>`start`: returns once testpmd has set up its forwarding streams (it prints their configuration).</summary>
+    public void StartForwarding()
+    {
+        int from = Output.Length;
+        Command("start");
+        if (!WaitForOutput("packets/burst=", TimeSpan.FromSeconds(30), from))
+            throw new TimeoutException($"dpdk-testpmd did not start forwarding:\n{Output}");
+    }
+
+    /// <summary>`stop`: returns once the forwarding lcores have stopped (testpmd prints its forward statistics).</summary>
+    public void StopForwarding()
+    {
+        int from = Output.Length;
+        Command("stop");
+        if (!WaitForOutput("Done.", TimeSpan.FromSeconds(30), from))
+            throw new TimeoutException($"dpdk-testpmd did not stop forwarding:\n{Output}");
     }
 
     /// <summary>Waits until the output (stdout and stderr) contains <paramref name="text"/> after offset <paramref name="from"/>.</summary>
