@@ -9,7 +9,7 @@ namespace Datapath.Tests.Support;
 /// with one vhost-user port (`--vdev net_vhost0,iface=...`), pinned away from our CPU, without
 /// hugepages (`--no-huge`: it maps our memfd regions; its own mbufs are plain memory). The test types
 /// commands on its stdin (`set fwd rxonly`, `start`, `show port stats 0`). Always killed by its own
-/// PID and its socket removed on dispose.
+/// PID on dispose, and its socket removed when it was the listening side.
 /// </summary>
 public sealed partial class DpdkTestpmd : IDisposable
 {
@@ -18,6 +18,7 @@ public sealed partial class DpdkTestpmd : IDisposable
     readonly Process _process;
     readonly StringBuilder _output = new();
     readonly string _prefix;
+    readonly bool _client;
 
     public string SocketPath { get; }
     public int Pid => _process.Id;
@@ -34,6 +35,7 @@ public sealed partial class DpdkTestpmd : IDisposable
     public DpdkTestpmd(string socketPath, int queues = 1, bool client = false, int cpu = 1, string forwardMode = "rxonly", IEnumerable<string>? extraAppArgs = null)
     {
         SocketPath = socketPath;
+        _client = client;
         _prefix = $"dp-testpmd-{Environment.ProcessId}-{Guid.NewGuid():N}"[..32];
         string vdev = $"net_vhost0,iface={socketPath},queues={queues}" + (client ? ",client=1" : "");
         // stdbuf execs testpmd (same PID) with unbuffered stdout: through a pipe, printf output
@@ -186,6 +188,7 @@ public sealed partial class DpdkTestpmd : IDisposable
     {
         try { Kill(); } catch (InvalidOperationException) { }
         _process.Dispose();
-        try { File.Delete(SocketPath); } catch (IOException) { }
+        // As server the socket is testpmd's to clean up (a killed one cannot); as client it is the peer's.
+        if (!_client) try { File.Delete(SocketPath); } catch (IOException) { }
     }
 }
