@@ -32,7 +32,7 @@ public sealed unsafe class SplitMergeableRxQueue(uint vringIndex, SplitRing ring
             uint len = done[i].Length;
             if (_remaining == 0)
             {
-                if (len <= HeaderSize) { BadLength++; c.Errors++; p.Free(); continue; }
+                if (len <= HeaderSize) { Refuse(len); c.Errors++; p.Free(); continue; }
                 // Read once: the backend may still scribble on a buffer it has returned.
                 int buffers = Volatile.Read(ref ((VirtioNetHeader*)(p.Data - HeaderSize))->NumBuffers);
                 if (buffers == 0 || buffers > Size) { BadNumBuffers++; c.Errors++; p.Free(); continue; }
@@ -42,7 +42,7 @@ public sealed unsafe class SplitMergeableRxQueue(uint vringIndex, SplitRing ring
             }
             else
             {
-                if (len == 0) { BadLength++; c.Errors++; p.Free(); DropFrame(); continue; }
+                if (len == 0) { c.Errors++; p.Free(); DropFrame(); continue; }
                 // A continuation buffer has no header: its data starts where the descriptor does.
                 p.Header->DataOff -= HeaderSize;
                 p.Header->DataLen = (ushort)len;

@@ -64,7 +64,7 @@ public unsafe class SplitRxQueue : VirtioUserQueue
             uint len = done[i].Length;
             // §5.1.6.4: the device writes the header, then the frame. len ≤ 12 carries no frame
             // (or the driver zeroed a length larger than our buffer).
-            if (len <= HeaderSize) { BadLength++; c.Errors++; p.Free(); continue; }
+            if (len <= HeaderSize) { Refuse(len); c.Errors++; p.Free(); continue; }
             p.SetLength((int)len - HeaderSize);
             p.Port = PortId;
             bytes += len - HeaderSize;
@@ -74,6 +74,15 @@ public unsafe class SplitRxQueue : VirtioUserQueue
         c.Bytes += bytes;
         if (n > 0) Refill(ref c);
         return got;
+    }
+
+    /// <summary>
+    /// A used length that carries no frame. 0 is what the driver reports for a length it already
+    /// refused (counted there), so only 1..12 is counted here.
+    /// </summary>
+    protected void Refuse(uint len)
+    {
+        if (len != 0) BadLength++;
     }
 
     /// <summary>The packet behind a completion; it is no longer in the ring.</summary>
