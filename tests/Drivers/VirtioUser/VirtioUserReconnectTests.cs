@@ -4,8 +4,9 @@ using Datapath.Tests.Support;
 namespace Datapath.Tests.Drivers.VirtioUser;
 
 /// <summary>
-/// The backend restarts under a running port: we listen (server=1), testpmd connects as client=1;
-/// testpmd is killed mid-traffic and a new one connects. The link follows, the rings resume from
+/// The backend restarts under a running port: either we listen (server=1) and testpmd connects as
+/// client=1, or testpmd listens and we connect (and keep retrying). testpmd is killed mid-traffic
+/// and a new one takes its place. The link follows, the rings resume from
 /// used->idx, and traffic flows again — in both directions, with no hostile values and no leaks.
 /// </summary>
 [Collection("dpdk-testpmd")]
@@ -13,13 +14,18 @@ public unsafe class VirtioUserReconnectTests
 {
     static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    [Fact]
-    public void TrafficResumesAfterTestpmdIsKilledAndRestarted()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void TrafficResumesAfterTestpmdIsKilledAndRestarted(bool weListen)
     {
         string sock = $"/tmp/dptest-vu-{Environment.ProcessId}-{Guid.NewGuid():N}.sock"[..48];
-        using var rig = new VirtioUserRig($"net_virtio_user0,path={sock},server=1");
+        using var rig = new VirtioUserRig($"net_virtio_user0,path={sock},server={(weListen ? 1 : 0)}");
+        // Client mode needs a backend at start; this first testpmd is killed before the loop.
+        using var first = weListen ? null : new DpdkTestpmd(sock, forwardMode: "macswap");
+        first?.WaitForSocket(Patience);
         rig.Start();
-        Assert.False(rig.Port.Link.Up); // nobody connected yet
+        if (weListen) Assert.False(rig.Port.Link.Up); // nobody connected yet
 
         ulong received = 0, sent = 0;
         bool stop = false;
@@ -43,7 +49,7 @@ public unsafe class VirtioUserReconnectTests
         {
             for (int round = 1; round <= 2; round++)
             {
-                using var testpmd = new DpdkTestpmd(sock, client: true, forwardMode: "macswap");
+                using var testpmd = round == 1 && first is not null ? first : new DpdkTestpmd(sock, client: weListen, forwardMode: "macswap");
                 testpmd.WaitForVirtioReady(Patience);
                 rig.WaitForLink(up: true);
                 ulong rx0 = Volatile.Read(ref received), tx0 = Volatile.Read(ref sent);
@@ -53,6 +59,7 @@ public unsafe class VirtioUserReconnectTests
                 // A crash, as far as we can tell: no GET_VRING_BASE, no goodbye.
                 testpmd.Kill();
                 rig.WaitForLink(up: false);
+                // A killed server leaves its socket file; dispose removes it so the next one can bind.
             }
         }
         finally
