@@ -36,9 +36,13 @@ public unsafe class VirtioUserTestpmdTests
     }
 
     /// <summary>Sends <paramref name="count"/> frames on every queue from the worker lcore; returns how many were accepted.</summary>
-    static ulong Transmit(VirtioUserRig rig, int queues, int count, int length)
+    static ulong Transmit(VirtioUserRig rig, int queues, int count, int length) => Transmit(rig, queues, count, length, out _);
+
+    /// <summary>As above; <paramref name="allocated"/> is the managed bytes the worker allocated after its first burst.</summary>
+    static ulong Transmit(VirtioUserRig rig, int queues, int count, int length, out long allocated)
     {
         ulong sent = 0;
+        long before = -1, after = 0;
         rig.OnWorker(() =>
         {
             Span<Packet> burst = stackalloc Packet[32];
@@ -55,9 +59,12 @@ public unsafe class VirtioUserTestpmdTests
                     PacketPool.FreeBulk(burst[accepted..n]);
                     left -= accepted;
                     sent += (ulong)accepted;
+                    if (before < 0) before = GC.GetAllocatedBytesForCurrentThread();
                 }
             }
+            after = GC.GetAllocatedBytesForCurrentThread();
         });
+        allocated = after - before;
         return sent;
     }
 
@@ -71,8 +78,9 @@ public unsafe class VirtioUserTestpmdTests
         using (rig)
         {
             testpmd.StartForwarding();
-            ulong sent = Transmit(rig, 1, 200_000, 64);
+            ulong sent = Transmit(rig, 1, 200_000, 64, out long allocated);
             Assert.Equal(200_000UL, sent);
+            Assert.Equal(0, allocated); // the tx path allocates nothing per packet or per burst
             var s = testpmd.WaitForStats(s => s.RxPackets >= sent, Patience);
             Assert.Equal(sent, s.RxPackets);
             Assert.Equal(sent * 64, s.RxBytes);
@@ -93,17 +101,21 @@ public unsafe class VirtioUserTestpmdTests
         using (rig)
         {
             ulong received = 0, badLength = 0;
+            long allocated = 0;
             bool stop = false;
             rig.Launch(() =>
             {
                 Span<Packet> burst = stackalloc Packet[32];
+                long before = -1;
                 while (!Volatile.Read(ref stop))
                 {
                     int n = rig.Port.RxBurst(0, burst);
                     foreach (var p in burst[..n]) if (p.PacketLength != 64 || p.SegmentCount != 1) badLength++;
                     PacketPool.FreeBulk(burst[..n]);
                     Volatile.Write(ref received, received + (ulong)n);
+                    if (before < 0 && n > 0) before = GC.GetAllocatedBytesForCurrentThread();
                 }
+                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
             });
             testpmd.StartForwarding();
             Assert.True(VirtioUserRig.WaitUntil(() => Volatile.Read(ref received) >= 100_000), "no traffic from testpmd txonly");
@@ -114,6 +126,7 @@ public unsafe class VirtioUserTestpmdTests
             rig.Wait();
             Assert.Equal(s.TxPackets, received);
             Assert.Equal(0UL, badLength);
+            Assert.Equal(0, allocated); // the rx path allocates nothing per packet or per burst
             var ours = rig.Port.GetStats();
             Assert.Equal(s.TxPackets, ours.RxPackets);
             Assert.Equal(s.TxBytes, ours.RxBytes);
