@@ -11,6 +11,7 @@ public static class DriverCatalog
         registry.Register(Null.NullPort.Driver);
         registry.Register(Ring.RingPort.Driver);
         registry.Register(VhostUser.Backend.VhostNetPort.Driver);
+        registry.Register(VirtioUser.VirtioUserPort.Driver);
         return registry;
     }
 }

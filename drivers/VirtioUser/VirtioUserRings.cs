@@ -1,0 +1,46 @@
+using Datapath.Drivers.Virtio;
+using Datapath.Hugepages;
+
+namespace Datapath.Drivers.VirtioUser;
+
+/// <summary>
+/// Our own hugepage region for the port's virtqueues: page 0 holds the constant zero tx header and
+/// the control queue's command buffers, then one page-aligned block per virtqueue. The region's fd
+/// goes into the backend's memory table beside the packet pool's.
+/// </summary>
+public sealed unsafe class VirtioUserRings : IDisposable
+{
+    const int Page = 4096;
+    public const int ZeroHeaderOffset = 0;
+    public const int ControlBufferOffset = 64;
+
+    readonly int _blockBytes;
+
+    public HugepageRegion Region { get; }
+    public int QueueSize { get; }
+    public int Queues { get; }
+    public int ControlQueueSize { get; }
+
+    public VirtioUserRings(string name, int queues, int queueSize, int controlQueueSize, MemoryOptions memory)
+    {
+        Queues = queues;
+        QueueSize = queueSize;
+        ControlQueueSize = controlQueueSize;
+        _blockBytes = AlignPage(new SplitRingLayout(queueSize).TotalSize);
+        int control = controlQueueSize > 0 ? AlignPage(new SplitRingLayout(controlQueueSize).TotalSize) : 0;
+        Region = HugepageRegion.Create($"{name}-rings", (ulong)(Page + queues * _blockBytes + control), memory);
+        new Span<byte>(Region.Base, Page).Clear();
+    }
+
+    static int AlignPage(int n) => (n + Page - 1) & ~(Page - 1);
+
+    public byte* ZeroHeader => Region.Base + ZeroHeaderOffset;
+    public byte* ControlBuffer => Region.Base + ControlBufferOffset;
+
+    /// <summary>The split ring of data queue <paramref name="i"/> (vring order: rx0, tx0, rx1, tx1, …).</summary>
+    public SplitRing Split(int i) => new SplitRingLayout(QueueSize).Place(Region.Base + Page + i * _blockBytes);
+
+    public SplitRing ControlSplit() => new SplitRingLayout(ControlQueueSize).Place(Region.Base + Page + Queues * _blockBytes);
+
+    public void Dispose() => Region.Dispose();
+}
