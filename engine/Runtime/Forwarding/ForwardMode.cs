@@ -19,12 +19,19 @@ public abstract class ForwardMode
 
     /// <summary>
     /// Sends pkts on the stream's tx queue, counts what went, frees what did not (testpmd drops the
-    /// rest rather than retrying by default).
+    /// rest rather than retrying, unless the mode runs with `retry`).
     /// </summary>
     protected static void SendOrDrop(ForwardStream stream, ReadOnlySpan<Packet> pkts)
     {
         if (pkts.Length == 0) return;
         int sent = stream.TxPort.TxBurst(stream.TxQueue, pkts);
+        // `retry` (testpmd pkt_burst_io_forward): wait a moment for the peer to free room, a few times.
+        for (int r = 0; sent < pkts.Length && r < stream.TxRetries; r++)
+        {
+            long until = System.Diagnostics.Stopwatch.GetTimestamp() + stream.TxRetryDelayTicks;
+            while (System.Diagnostics.Stopwatch.GetTimestamp() < until) Thread.SpinWait(8);
+            sent += stream.TxPort.TxBurst(stream.TxQueue, pkts[sent..]);
+        }
         stream.Counters.TxPackets += (ulong)sent;
         stream.Counters.TxBursts++;
         if (sent < pkts.Length)

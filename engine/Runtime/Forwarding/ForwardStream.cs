@@ -12,6 +12,9 @@ public sealed class ForwardStream(int index, Port rxPort, int rxQueue, Port txPo
     public int TxQueue { get; } = txQueue;
     /// <summary>Written only by the stream's lcore.</summary>
     public StreamCounters Counters;
+    /// <summary>Retries of a partly sent burst before the rest is dropped (0: drop at once).</summary>
+    public int TxRetries { get; init; }
+    public long TxRetryDelayTicks { get; init; }
     /// <summary>The lcore that polls this stream.</summary>
     public int Lcore { get; internal set; } = -1;
 

@@ -10,5 +10,15 @@ public sealed record ForwardingConfig
     public int BurstSize { get; init; } = 32;
     public int[] TxPacketSegments { get; init; } = [64];
     public int FlowCount { get; init; } = 1024;
+    /// <summary>
+    /// testpmd's `set fwd MODE retry`: when a tx queue takes only part of a burst, try the rest again
+    /// up to <see cref="TxRetryCount"/> times, <see cref="TxRetryDelayMicroseconds"/> apart, before
+    /// dropping it (a peer that refills its rx ring late, e.g. a guest under load).
+    /// </summary>
+    public bool TxRetry { get; init; }
+    /// <summary>testpmd's BURST_TX_RETRIES.</summary>
+    public int TxRetryCount { get; init; } = 64;
+    /// <summary>testpmd's BURST_TX_WAIT_US.</summary>
+    public int TxRetryDelayMicroseconds { get; init; } = 1;
     public const int MaxBurst = 512;
 }

@@ -66,7 +66,12 @@ public sealed class ForwardingEngine
             Port rx = _ports[p], tx = _ports[peer];
             int rxq = rx.Config?.RxQueues ?? throw new InvalidOperationException($"{rx} is not configured");
             int txq = tx.Config?.TxQueues ?? throw new InvalidOperationException($"{tx} is not configured");
-            for (int q = 0; q < rxq; q++) streams.Add(new ForwardStream(streams.Count, rx, q, tx, q % txq));
+            for (int q = 0; q < rxq; q++)
+                streams.Add(new ForwardStream(streams.Count, rx, q, tx, q % txq)
+                {
+                    TxRetries = Config.TxRetry ? Config.TxRetryCount : 0,
+                    TxRetryDelayTicks = Config.TxRetryDelayMicroseconds * System.Diagnostics.Stopwatch.Frequency / 1_000_000,
+                });
         }
 
         // Contiguous blocks of streams per lcore, as testpmd's rss/simple config.
