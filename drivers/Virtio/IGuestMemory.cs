@@ -8,6 +8,13 @@ namespace Datapath.Drivers.Virtio;
 public interface IGuestMemory
 {
     bool TryTranslate(ulong address, uint length, out nint local);
+
+    /// <summary>
+    /// True when a failed translation may succeed later (a device IOTLB miss that the front-end will
+    /// answer): the device then leaves the buffer in the ring and reports nothing available, as DPDK's
+    /// vhost does, instead of dropping it.
+    /// </summary>
+    bool MissesAreTransient => false;
 }
 
 /// <summary>One contiguous mapping: [GuestBase, GuestBase + Size) ↔ [HostBase, HostBase + Size).</summary>

@@ -24,6 +24,8 @@ public struct PackedDeviceErrors
     public ulong ReadableAfterWritable;
     /// <summary>An address range outside guest memory.</summary>
     public ulong TranslationFailed;
+    /// <summary>IOTLB misses: the buffer stayed in the ring to be read again (not an error of the driver's).</summary>
+    public ulong TranslationPending;
     /// <summary>Our own caller returned an id not in flight, undid a pop out of order, or gave a length above the writable bytes.</summary>
     public ulong BadUsedReturn;
 

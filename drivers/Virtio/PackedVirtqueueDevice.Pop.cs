@@ -53,6 +53,13 @@ public sealed unsafe partial class PackedVirtqueueDevice
             if ((d.Flags & PackedDescriptor.FlagNext) == 0) { id = d.Id; break; }
         }
 
+        if (!Unsafe.IsNullRef(ref fault) && Unsafe.AreSame(ref fault, ref _errors.TranslationFailed) && _memory.MissesAreTransient)
+        {
+            // An IOTLB miss: leave the buffer in the ring until the translation arrives.
+            _errors.TranslationPending++;
+            chain = default;
+            return VirtqPop.Empty;
+        }
         int start = _nextAvail;
         bool startWrap = _availWrap;
         _nextAvail = pos;

@@ -27,6 +27,8 @@ public struct SplitDeviceErrors
     public ulong ReadableAfterWritable;
     /// <summary>An address range outside guest memory.</summary>
     public ulong TranslationFailed;
+    /// <summary>IOTLB misses: the buffer stayed in the ring to be read again (not an error of the driver's).</summary>
+    public ulong TranslationPending;
     /// <summary>Our own caller returned an id not in flight, or a length above the chain's writable bytes.</summary>
     public ulong BadUsedReturn;
 

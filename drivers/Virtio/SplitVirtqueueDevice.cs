@@ -85,6 +85,15 @@ public sealed unsafe class SplitVirtqueueDevice
         chain.Id = head;
         if (!WalkChain(head, segments, ref chain))
         {
+            if (_translationPending)
+            {
+                // An IOTLB miss: leave the chain in the ring until the translation arrives.
+                _translationPending = false;
+                _lastAvail--;
+                _errors.TranslationPending++;
+                chain = default;
+                return VirtqPop.Empty;
+            }
             // Give the buffer back so the driver can reuse it; it carries no data.
             chain = new VirtqChain { Id = head };
             WriteUsed(head, 0);
@@ -93,6 +102,15 @@ public sealed unsafe class SplitVirtqueueDevice
         _inFlight[head] = true;
         _writableBytes[head] = chain.WritableBytes;
         return VirtqPop.Chain;
+    }
+
+    bool _translationPending;
+
+    bool TranslationMissed()
+    {
+        if (_memory.MissesAreTransient) _translationPending = true;
+        else _errors.TranslationFailed++;
+        return false;
     }
 
     /// <summary>Follows `next` links from <paramref name="head"/>, into at most one indirect table (§2.7.5.3).</summary>
@@ -120,7 +138,7 @@ public sealed unsafe class SplitVirtqueueDevice
                 if (!_indirect || (d.Flags & VirtqDescriptor.FlagNext) != 0) { _errors.IndirectNotAllowed++; return false; }
                 if (d.Len == 0 || d.Len % VirtqDescriptor.Size != 0 || d.Len / VirtqDescriptor.Size > (uint)_size)
                 { _errors.IndirectBadLength++; return false; }
-                if (!_memory.TryTranslate(d.Addr, d.Len, out nint t)) { _errors.TranslationFailed++; return false; }
+                if (!_memory.TryTranslate(d.Addr, d.Len, out nint t)) return TranslationMissed();
                 table = (VirtqDescriptor*)t;
                 tableSize = (int)(d.Len / VirtqDescriptor.Size);
                 index = 0;
@@ -134,7 +152,7 @@ public sealed unsafe class SplitVirtqueueDevice
             if (!isWritable && sawWritable) { _errors.ReadableAfterWritable++; return false; }
             sawWritable |= isWritable;
             if (n == segments.Length) { _errors.TooManySegments++; return false; }
-            if (!_memory.TryTranslate(d.Addr, d.Len, out nint p)) { _errors.TranslationFailed++; return false; }
+            if (!_memory.TryTranslate(d.Addr, d.Len, out nint p)) return TranslationMissed();
             segments[n++] = new VirtqSegment { Data = (byte*)p, Length = d.Len, Writable = isWritable };
             if (isWritable) writable += d.Len; else readable += d.Len;
             // §2.7.5: a chain's total length is below 2^32 bytes.

@@ -50,15 +50,14 @@ public sealed class VhostNetPort : Port
         if (System.Text.Encoding.UTF8.GetByteCount(iface) >= 108) throw new DeviceArgsException($"{args.Name}: iface={iface} is longer than a UNIX socket path may be (107 bytes)");
         int queues = (int)args.GetInt("queues", 1, 1, MaxQueuePairs);
         bool client = args.GetBool("client", false);
-        if (args.GetBool("iommu-support", false))
-            throw new DeviceArgsException($"{args.Name}: iommu-support=1 (guests behind a vIOMMU) is not supported yet; use iommu-support=0");
+        bool iommu = args.GetBool("iommu-support", false);
         if (args.GetBool("postcopy-support", false))
             throw new DeviceArgsException($"{args.Name}: postcopy-support=1 is not supported; use postcopy-support=0");
         if (args.GetBool("dequeue-zero-copy", false))
             throw new DeviceArgsException($"{args.Name}: dequeue-zero-copy=1 is not supported (DPDK removed it too); omit it");
         foreach (string k in new[] { "tso", "linear-buffer", "ext-buffer", "legacy-ol-flags" }) args.GetBool(k, false);
         var mac = args.GetString("mac") is { } m ? MacAddress.Parse(m) : MacAddress.Local(0x50 + ctx.Ports.Count);
-        return new VhostNetPort(args.Name, new VhostBackendConfig { Iface = iface, QueuePairs = queues, Mac = mac }, client);
+        return new VhostNetPort(args.Name, new VhostBackendConfig { Iface = iface, QueuePairs = queues, Mac = mac, IommuSupport = iommu }, client);
     }
 
     public override PortInfo Info => new()
@@ -179,7 +178,10 @@ public sealed class VhostNetPort : Port
         {
             while (!_stopping)
             {
-                if (!socket.WaitReadable(200)) continue;
+                // Behind a vIOMMU, misses from the data path are sent within a few ms.
+                bool iommu = session.UsesIommu;
+                if (iommu) session.SendIotlbMiss();
+                if (!socket.WaitReadable(iommu ? 2 : 200)) continue;
                 session.HandleOne();
                 if (session.PendingRarp is { } rarp)
                 {

@@ -13,6 +13,7 @@ public sealed partial class VhostUserSession
     nint _logBase;
     ulong _logSize;
     UnixFdSocket? _backendChannel;
+    readonly Iotlb _iotlb;
 
     // The table is the documentation: request, fds it may carry, quiesce first, has its own reply.
     IEnumerable<VhostRequestHandler> BuildTable() =>
@@ -41,7 +42,7 @@ public sealed partial class VhostUserSession
         new(VhostUserRequest.SendRarp,            0, false, false, SendRarp),
         new(VhostUserRequest.NetSetMtu,           0, false, false, NetSetMtu),
         new(VhostUserRequest.SetBackendReqFd,     1, false, false, SetBackendReqFd),
-        new(VhostUserRequest.IotlbMsg,            0, true,  false, IotlbMsg),
+        new(VhostUserRequest.IotlbMsg,            0, false, false, IotlbMsg), // quiesces itself for invalidations
         new(VhostUserRequest.GetConfig,           0, false, true,  GetConfig),
         new(VhostUserRequest.SetConfig,           0, false, false, _ => { }),
         new(VhostUserRequest.GetStatus,           0, false, true,  m => _channel.Reply(m, (ulong)DeviceStatus)),
@@ -252,13 +253,54 @@ public sealed partial class VhostUserSession
         _backendChannel = new UnixFdSocket(m.TakeFd(0));
     }
 
+    /// <summary>
+    /// IOTLB_MSG from the front-end. An update only adds translations and is published copy-on-write
+    /// while the rings run; an invalidation quiesces them first, so no burst uses a withdrawn mapping.
+    /// </summary>
     void IotlbMsg(VhostUserMessage m)
     {
         var msg = m.Read<IotlbMessage>();
         if (!HasFeature(VirtioFeatures.AccessPlatform))
             throw new VhostUserProtocolException("peer sent IOTLB_MSG without IOMMU_PLATFORM negotiated");
-        throw new VhostUserProtocolException($"IOTLB message type {msg.Type}: vIOMMU translation is not supported yet (iommu-support=0)");
+        switch (msg.Type)
+        {
+            case IotlbMessage.Update:
+                if (s_debug) EngineLog.Info("VHOST_CONFIG", $"({_config.Iface}) IOTLB update iova 0x{msg.Iova:x} size 0x{msg.Size:x} uaddr 0x{msg.UserAddr:x} perm {msg.Permission}");
+                _iotlb.Update(msg.Iova, msg.Size, msg.UserAddr, msg.Permission);
+                break;
+            case IotlbMessage.Invalidate:
+                // The data path may hold a translation being withdrawn: stop it first.
+                QuiesceAll();
+                _iotlb.Invalidate(msg.Iova, msg.Size);
+                break;
+            default: throw new VhostUserProtocolException($"peer sent IOTLB_MSG of type {msg.Type} (update 2 or invalidate 3)");
+        }
+        // Rings whose addresses missed may start now.
+        StartReadyRings();
     }
+
+    /// <summary>
+    /// Asks the front-end for the translation the data path missed (back-end IOTLB_MSG, type miss),
+    /// over the back-end channel. The front-end answers with an update on the main channel.
+    /// </summary>
+    public void SendIotlbMiss()
+    {
+        if (_backendChannel is null || !_iotlb.TakeMiss(out ulong iova)) return;
+        if (s_debug) EngineLog.Info("VHOST_CONFIG", $"({_config.Iface}) IOTLB miss iova 0x{iova:x}");
+        var channel = new VhostUserChannel(_backendChannel);
+        // The page that missed, and (speculatively) the next ones not yet known: guests allocate rx
+        // buffers from multi-page blocks (Linux page_frag: 32 KiB), and under a slow front-end each
+        // round trip costs milliseconds. A page the front-end cannot translate is simply not answered.
+        ulong page = iova & ~0xFFFUL;
+        for (int i = 0; i < IotlbPrefetchPages; i++, page += 0x1000)
+        {
+            if (i > 0 && _iotlb.Contains(page)) continue;
+            var miss = new IotlbMessage { Iova = i == 0 ? iova : page, Permission = IotlbMessage.PermReadWrite, Type = IotlbMessage.Miss };
+            channel.Send((uint)VhostUserBackendRequest.IotlbMsg, 0, MemoryMarshal.AsBytes(new ReadOnlySpan<IotlbMessage>(in miss)));
+        }
+    }
+
+    const int IotlbPrefetchPages = 8;
 
     /// <summary>GET_CONFIG: virtio-net device config (§5.1.4): mac, status, max_virtqueue_pairs, mtu.</summary>
     void GetConfig(VhostUserMessage m)

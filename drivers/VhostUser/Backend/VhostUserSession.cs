@@ -1,4 +1,5 @@
 using Datapath.Drivers.Sockets;
+using Datapath.Drivers.VhostUser;
 using Datapath.Drivers.Virtio;
 using Datapath.Engine.Logging;
 using Datapath.Engine.Net;
@@ -38,9 +39,12 @@ public sealed partial class VhostUserSession : IDisposable
         _vrings = vrings;
         _channel = new VhostUserChannel(socket);
         _table = BuildTable().ToDictionary(h => h.Request);
+        _iotlb = new Iotlb(() => _memory);
     }
 
     public UnixFdSocket Socket => _channel.Socket;
+
+    readonly HashSet<int> _announced = new();
 
     bool Negotiated(VhostUserProtocolFeatures f) => (AckedProtocolFeatures & f) != 0;
     bool HasFeature(ulong f) => (AckedFeatures & f) != 0;
@@ -113,20 +117,36 @@ public sealed partial class VhostUserSession : IDisposable
         var runtime = BuildRuntime(v);
         if (runtime is null) return;
         v.Publish(runtime);
-        EngineLog.Info("VHOST_DATA", $"({_config.Iface}) vring {v.Index} running: {v.Num} entries, base {runtime.VringBase}{(runtime.Packed is null ? "" : ", packed")}");
+        // Restarts after every quiescing request (IOTLB updates come by the hundred) stay quiet.
+        if (_announced.Add(v.Index))
+            EngineLog.Info("VHOST_DATA", $"({_config.Iface}) vring {v.Index} running: {v.Num} entries, base {runtime.VringBase}{(runtime.Packed is null ? "" : ", packed")}");
         VringStateChanged?.Invoke(v, true);
     }
 
     bool Packed => HasFeature(VirtioFeatures.RingPacked);
 
+    /// <summary>With ACCESS_PLATFORM, ring and descriptor addresses are IOVAs behind the IOTLB.</summary>
+    public bool UsesIommu => HasFeature(VirtioFeatures.AccessPlatform);
+
+    IGuestMemory DescriptorMemory => UsesIommu ? _iotlb : _memory;
+
+    /// <summary>A ring address (front-end VA, or IOVA behind the IOTLB) → local pointer.</summary>
+    bool TranslateRing(ulong address, ulong length, out nint local)
+    {
+        if (!UsesIommu) return _memory.TryTranslateUser(address, length, out local);
+        local = 0;
+        return _iotlb.TryLookup(address, length, IotlbMessage.PermReadWrite, out ulong ua) && _memory.TryTranslateUser(ua, length, out local);
+    }
+
     unsafe VringRuntime? BuildRuntime(VhostVring v)
     {
         var a = v.Addresses;
         if (Packed) return BuildPackedRuntime(v);
-        if (!_memory.TryTranslateUser(a.DescUserAddr, (ulong)SplitRingLayout.DescriptorTableBytes(v.Num), out nint desc)
-            || !_memory.TryTranslateUser(a.AvailUserAddr, (ulong)SplitRingLayout.AvailRingBytes(v.Num), out nint avail)
-            || !_memory.TryTranslateUser(a.UsedUserAddr, (ulong)SplitRingLayout.UsedRingBytes(v.Num), out nint used))
+        if (!TranslateRing(a.DescUserAddr, (ulong)SplitRingLayout.DescriptorTableBytes(v.Num), out nint desc)
+            || !TranslateRing(a.AvailUserAddr, (ulong)SplitRingLayout.AvailRingBytes(v.Num), out nint avail)
+            || !TranslateRing(a.UsedUserAddr, (ulong)SplitRingLayout.UsedRingBytes(v.Num), out nint used))
         {
+            if (UsesIommu) return null; // an IOTLB miss is on its way to the front-end; the update restarts the ring
             EngineLog.Info("VHOST_CONFIG", $"({_config.Iface}) vring {v.Index}: ring addresses outside guest memory; ring not started");
             return null;
         }
@@ -146,7 +166,7 @@ public sealed partial class VhostUserSession : IDisposable
         ushort usedIdx = Volatile.Read(ref *ring.UsedIdx);
         // After a reconnect the used index in guest memory is the truth: resume both from it (as DPDK's vhost does).
         if (usedIdx != lastAvail) lastAvail = usedIdx;
-        var queue = new SplitVirtqueueDevice(ring, _memory, HasFeature(VirtioFeatures.EventIdx), HasFeature(VirtioFeatures.IndirectDesc), lastAvail, usedIdx);
+        var queue = new SplitVirtqueueDevice(ring, DescriptorMemory, HasFeature(VirtioFeatures.EventIdx), HasFeature(VirtioFeatures.IndirectDesc), lastAvail, usedIdx);
         queue.DisableAvailNotifications();
         return new VringRuntime(queue, v.CallFd, NetHeaderSize, Mergeable);
     }
@@ -159,10 +179,11 @@ public sealed partial class VhostUserSession : IDisposable
     unsafe VringRuntime? BuildPackedRuntime(VhostVring v)
     {
         var a = v.Addresses;
-        if (!_memory.TryTranslateUser(a.DescUserAddr, (ulong)v.Num * 16, out nint desc)
-            || !_memory.TryTranslateUser(a.AvailUserAddr, 4, out nint driverEvent)
-            || !_memory.TryTranslateUser(a.UsedUserAddr, 4, out nint deviceEvent))
+        if (!TranslateRing(a.DescUserAddr, (ulong)v.Num * 16, out nint desc)
+            || !TranslateRing(a.AvailUserAddr, 4, out nint driverEvent)
+            || !TranslateRing(a.UsedUserAddr, 4, out nint deviceEvent))
         {
+            if (UsesIommu) return null;
             EngineLog.Info("VHOST_CONFIG", $"({_config.Iface}) vring {v.Index}: packed ring addresses outside guest memory; ring not started");
             return null;
         }
@@ -178,7 +199,7 @@ public sealed partial class VhostUserSession : IDisposable
             EngineLog.Info("VHOST_CONFIG", $"({_config.Iface}) vring {v.Index}: {e.Message}; ring not started");
             return null;
         }
-        var queue = new PackedVirtqueueDevice(ring, _memory, HasFeature(VirtioFeatures.EventIdx), HasFeature(VirtioFeatures.IndirectDesc), lastAvail, wrap);
+        var queue = new PackedVirtqueueDevice(ring, DescriptorMemory, HasFeature(VirtioFeatures.EventIdx), HasFeature(VirtioFeatures.IndirectDesc), lastAvail, wrap);
         queue.DisableAvailNotifications();
         return new VringRuntime(queue, v.CallFd, NetHeaderSize, Mergeable);
     }
@@ -187,6 +208,7 @@ public sealed partial class VhostUserSession : IDisposable
     public void Dispose()
     {
         QuiesceAll();
+        _iotlb.Clear();
         foreach (var v in _vrings) v.Reset();
         foreach (var r in _regions) GuestMemoryTable.Unmap(r);
         _regions.Clear();
