@@ -22,6 +22,8 @@ public sealed unsafe class SplitVirtqueueDevice
     // Per head id: in flight (popped, not yet returned), and its device-writable bytes.
     readonly bool[] _inFlight;
     readonly uint[] _writableBytes;
+    // Per head id: the avail ring position it was popped from (UndoPop can only rewind the newest).
+    readonly ushort[] _popPosition;
 
     ushort _lastAvail;        // next avail->ring position to read (§2.7.6)
     ushort _usedIdx;          // next used->idx to publish (§2.7.8)
@@ -39,6 +41,7 @@ public sealed unsafe class SplitVirtqueueDevice
         _indirect = indirectDesc;
         _inFlight = new bool[_size];
         _writableBytes = new uint[_size];
+        _popPosition = new ushort[_size];
         // vhost-user SET_VRING_BASE hands us the position to resume from.
         _lastAvail = lastAvail;
         _usedIdx = usedIdx;
@@ -92,6 +95,7 @@ public sealed unsafe class SplitVirtqueueDevice
         }
         _inFlight[head] = true;
         _writableBytes[head] = chain.WritableBytes;
+        _popPosition[head] = (ushort)(_lastAvail - 1);
         return VirtqPop.Chain;
     }
 
@@ -167,11 +171,16 @@ public sealed unsafe class SplitVirtqueueDevice
     /// Puts back the most recently popped chain (not yet pushed used), as if it had not been taken:
     /// a frame that does not fit the buffers available now waits for more (mergeable rx). The ring
     /// entry is read and validated again on the next pop. Call in reverse order of popping.
+    /// If entries were consumed after this chain (a dropped bad chain, a repeated head), it cannot
+    /// be put back without re-reading them: it is returned as used with length 0 instead (publish it).
     /// </summary>
     public void UndoPop(ushort id)
     {
         if (id >= _size || !_inFlight[id]) { _errors.BadUsedReturn++; return; }
         _inFlight[id] = false;
+        // Rewinding past a dropped entry would pop that entry again (a bad chain returned twice on
+        // the used ring) and leave this chain's entry behind for good (the driver never gets it back).
+        if (_popPosition[id] != (ushort)(_lastAvail - 1)) { WriteUsed(id, 0); return; }
         _lastAvail--;
     }
 
