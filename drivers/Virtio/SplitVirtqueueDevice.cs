@@ -51,15 +51,19 @@ public sealed unsafe class SplitVirtqueueDevice
     public int Size => _size;
 
     /// <summary>
-    /// Chains the driver has made available that we have not taken yet (0 when the index is broken:
-    /// <see cref="TryPop"/> reports that). One shared read; a hint for sizing a burst.
+    /// Chains the driver has made available that we have not taken yet (0 when the index is broken,
+    /// counted in <see cref="SplitDeviceErrors.AvailIndexJump"/>). One shared read; a hint for sizing a burst.
     /// </summary>
     public int AvailableCount
     {
         get
         {
             int pending = (ushort)(Volatile.Read(ref *_ring.AvailIdx) - _lastAvail);
-            return pending <= _size ? pending : 0;
+            if (pending <= _size) return pending;
+            // Callers size their bursts by this and never reach TryPop on a broken index: count it
+            // here, or the ring stalls with no counter saying why.
+            _errors.AvailIndexJump++;
+            return 0;
         }
     }
     public ushort LastAvailIndex => _lastAvail;
