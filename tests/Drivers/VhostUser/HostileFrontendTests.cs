@@ -327,6 +327,25 @@ public unsafe class HostileFrontendTests
         AssertReleasedAfterCleanClose(rig);
     }
 
+    [Fact]
+    public void ALogBaseDoesNotDropTheLogFd()
+    {
+        using var rig = new VhostPortRig();
+        using (var rogue = RogueFrontend.Connect(rig.Socket))
+        {
+            int logFd = rogue.CreateMemfd(8);
+            rogue.SendBytes(VhostUserRequest.SetLogFd, [], [logFd]);
+            Libc.Close(logFd);
+            int log = rogue.CreateMemfd(4096);
+            rogue.Send(VhostUserRequest.SetLogBase, new LogDescription { MmapSize = 4096 }, [log]);
+            Libc.Close(log);
+            Assert.Equal(0UL, rogue.ReceiveReply(VhostUserRequest.SetLogBase));
+            rogue.Ping();
+            Assert.Equal(1, rogue.OpenFds()); // SET_LOG_FD's eventfd is still the port's
+        }
+        AssertReleasedAfterCleanClose(rig);
+    }
+
     /// <summary>The rogue hung up by itself: no protocol error, and nothing of it is left in the port.</summary>
     static void AssertReleasedAfterCleanClose(VhostPortRig rig)
     {
