@@ -22,6 +22,8 @@ public sealed unsafe class SplitVirtqueueDevice
     // Per head id: in flight (popped, not yet returned), and its device-writable bytes.
     readonly bool[] _inFlight;
     readonly uint[] _writableBytes;
+    // Per head id: the avail ring position it was popped from (UndoPop can only rewind the newest).
+    readonly ushort[] _popPosition;
 
     ushort _lastAvail;        // next avail->ring position to read (§2.7.6)
     ushort _usedIdx;          // next used->idx to publish (§2.7.8)
@@ -39,6 +41,7 @@ public sealed unsafe class SplitVirtqueueDevice
         _indirect = indirectDesc;
         _inFlight = new bool[_size];
         _writableBytes = new uint[_size];
+        _popPosition = new ushort[_size];
         // vhost-user SET_VRING_BASE hands us the position to resume from.
         _lastAvail = lastAvail;
         _usedIdx = usedIdx;
@@ -48,15 +51,19 @@ public sealed unsafe class SplitVirtqueueDevice
     public int Size => _size;
 
     /// <summary>
-    /// Chains the driver has made available that we have not taken yet (0 when the index is broken:
-    /// <see cref="TryPop"/> reports that). One shared read; a hint for sizing a burst.
+    /// Chains the driver has made available that we have not taken yet (0 when the index is broken,
+    /// counted in <see cref="SplitDeviceErrors.AvailIndexJump"/>). One shared read; a hint for sizing a burst.
     /// </summary>
     public int AvailableCount
     {
         get
         {
             int pending = (ushort)(Volatile.Read(ref *_ring.AvailIdx) - _lastAvail);
-            return pending <= _size ? pending : 0;
+            if (pending <= _size) return pending;
+            // Callers size their bursts by this and never reach TryPop on a broken index: count it
+            // here, or the ring stalls with no counter saying why.
+            _errors.AvailIndexJump++;
+            return 0;
         }
     }
     public ushort LastAvailIndex => _lastAvail;
@@ -101,6 +108,7 @@ public sealed unsafe class SplitVirtqueueDevice
         }
         _inFlight[head] = true;
         _writableBytes[head] = chain.WritableBytes;
+        _popPosition[head] = (ushort)(_lastAvail - 1);
         return VirtqPop.Chain;
     }
 
@@ -185,11 +193,16 @@ public sealed unsafe class SplitVirtqueueDevice
     /// Puts back the most recently popped chain (not yet pushed used), as if it had not been taken:
     /// a frame that does not fit the buffers available now waits for more (mergeable rx). The ring
     /// entry is read and validated again on the next pop. Call in reverse order of popping.
+    /// If entries were consumed after this chain (a dropped bad chain, a repeated head), it cannot
+    /// be put back without re-reading them: it is returned as used with length 0 instead (publish it).
     /// </summary>
     public void UndoPop(ushort id)
     {
         if (id >= _size || !_inFlight[id]) { _errors.BadUsedReturn++; return; }
         _inFlight[id] = false;
+        // Rewinding past a dropped entry would pop that entry again (a bad chain returned twice on
+        // the used ring) and leave this chain's entry behind for good (the driver never gets it back).
+        if (_popPosition[id] != (ushort)(_lastAvail - 1)) { WriteUsed(id, 0); return; }
         _lastAvail--;
     }
 

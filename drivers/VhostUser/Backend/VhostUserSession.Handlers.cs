@@ -134,7 +134,8 @@ public sealed partial class VhostUserSession
                 throw new VhostUserProtocolException($"peer sent SET_LOG_BASE for {d.MmapSize} bytes at {d.MmapOffset} beyond its fd");
             nint p = Libc.Mmap(0, (nuint)(d.MmapOffset + d.MmapSize), Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
             if (p == Libc.MAP_FAILED) throw new VhostUserProtocolException("cannot map the dirty log");
-            CloseLog();
+            // Replace only the old log mapping: CloseLog would also close SET_LOG_FD's fd and the backend channel.
+            if (_logBase != 0) Libc.Munmap(_logBase, (nuint)_logSize);
             _logBase = p;
             _logSize = d.MmapOffset + d.MmapSize;
         }
