@@ -217,6 +217,13 @@ public sealed partial class VhostUserSession
                 if (!HasFeature(VhostUserFeatureBits.ProtocolFeatures)) v.Enabled = true;
                 break;
             case VringFd.Call:
+                // The data path writes this fd: a peer that hands us a full pipe (or saturates an
+                // eventfd) must not be able to block an lcore, so the write may fail, never wait.
+                if (fd >= 0 && !Libc.SetNonBlocking(fd))
+                {
+                    Libc.Close(fd);
+                    throw new VhostUserProtocolException($"peer sent SET_VRING_CALL for vring {v.Index} with an fd that cannot be made non-blocking");
+                }
                 VhostVring.CloseFd(ref v.CallFd);
                 v.CallFd = fd;
                 break;
