@@ -7,7 +7,7 @@ namespace Datapath.Tests.Drivers.VirtioUser;
 /// net_virtio_user against DPDK's own vhost-user backend: `dpdk-testpmd --vdev net_vhost0,iface=SOCK`
 /// on CPU 1, counting or echoing what we send, or sending what we count. Counts must match exactly.
 /// </summary>
-[Collection("dpdk-testpmd")]
+[Collection("dpdk")]
 public unsafe class VirtioUserTestpmdTests
 {
     static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
@@ -15,13 +15,12 @@ public unsafe class VirtioUserTestpmdTests
     static string Socket() => $"/tmp/dptest-vu-{Environment.ProcessId}-{Guid.NewGuid():N}.sock"[..48];
 
     /// <summary>testpmd listening (net_vhost's default); our port connects to it.</summary>
-    static (DpdkTestpmd, VirtioUserRig) Connect(string mode, string ourArgs, int queues = 1, int dataRoom = PacketPool.DefaultDataRoom)
+    static (Testpmd, VirtioUserRig) Connect(string mode, string ourArgs, int queues = 1, int dataRoom = PacketPool.DefaultDataRoom)
     {
         string sock = Socket();
-        var testpmd = new DpdkTestpmd(sock, queues, forwardMode: mode);
+        var testpmd = Testpmd.VhostUser(sock, queues, mode);
         try
         {
-            testpmd.WaitForSocket(Patience);
             var rig = new VirtioUserRig($"net_virtio_user0,path={sock},queues={queues}{ourArgs}", dataRoom, queues);
             rig.Start();
             rig.WaitForLink(up: true);
