@@ -15,12 +15,14 @@ public unsafe class VirtioUserReconnectTests
     static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void TrafficResumesAfterTestpmdIsKilledAndRestarted(bool weListen)
+    [InlineData(true, "")]
+    [InlineData(false, "")]
+    [InlineData(true, ",packed_vq=1")]
+    [InlineData(false, ",packed_vq=1,in_order=0")]
+    public void TrafficResumesAfterTestpmdIsKilledAndRestarted(bool weListen, string args)
     {
         string sock = $"/tmp/dptest-vu-{Environment.ProcessId}-{Guid.NewGuid():N}.sock"[..48];
-        using var rig = new VirtioUserRig($"net_virtio_user0,path={sock},server={(weListen ? 1 : 0)}");
+        using var rig = new VirtioUserRig($"net_virtio_user0,path={sock},server={(weListen ? 1 : 0)}{args}");
         // Client mode needs a backend at start; this first testpmd is killed before the loop.
         using var first = weListen ? null : Testpmd.VhostUser(sock, forwardMode: "macswap");
         rig.Start();
@@ -67,6 +69,7 @@ public unsafe class VirtioUserReconnectTests
             rig.Wait();
         }
         Assert.Equal(2UL, rig.ExtendedStat("backend_connections"));
+        Assert.Equal(args.Contains("packed_vq=1"), Datapath.Drivers.Virtio.VirtioFeatures.Has(rig.Port.NegotiatedFeatures, Datapath.Drivers.Virtio.VirtioFeatures.RingPacked));
         Assert.Equal(0UL, rig.ExtendedStat("rx_q0_hostile_values"));
         Assert.Equal(0UL, rig.ExtendedStat("tx_q0_hostile_values"));
         Assert.Equal(0UL, rig.Port.GetStats().RxErrors);
