@@ -58,6 +58,7 @@ public sealed unsafe partial class PackedVirtqueueDriver
             _nextUsed += skip;
             if (_nextUsed >= _size) { _nextUsed -= _size; _usedWrap = !_usedWrap; }
         }
+        if (n > 0) PublishUsedCursor();
         return n;
     }
 

@@ -12,7 +12,7 @@ namespace Datapath.Drivers.VirtioUser;
 /// This class is the one-buffer-per-packet path (no MRG_RXBUF); <see cref="SplitMergeableRxQueue"/>
 /// chains buffers. Single lcore; no allocation, lock or exception per packet.
 /// </summary>
-public unsafe class SplitRxQueue : VirtioUserQueue
+public unsafe class SplitRxQueue : VirtioUserRxQueue
 {
     public const int MaxBurst = 64;
     protected const int HeaderSize = VirtioNetHeader.Size;
@@ -47,12 +47,12 @@ public unsafe class SplitRxQueue : VirtioUserQueue
     public override ulong DescAddress => (ulong)_ring.Desc;
     public override ulong AvailAddress => (ulong)_ring.Avail;
     public override ulong UsedAddress => (ulong)_ring.Used;
-    public override ushort ResumeIndex() => Volatile.Read(ref *_ring.UsedIdx);
+    public override uint ResumeBase() => Volatile.Read(ref *_ring.UsedIdx);
     public override ulong HostileValues => Driver.Errors.Total + BadLength + BadNumBuffers;
 
     /// <summary>Takes up to pkts.Length received packets (headers stripped) and refills the ring.</summary>
     [SkipLocalsInit]
-    public virtual int Receive(Span<Packet> pkts, ref QueueCounters c)
+    public override int Receive(Span<Packet> pkts, ref QueueCounters c)
     {
         Span<VirtqCompletion> done = stackalloc VirtqCompletion[MaxBurst];
         int n = Driver.PollUsed(done[..Math.Min(pkts.Length, MaxBurst)]);

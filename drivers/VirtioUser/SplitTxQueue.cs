@@ -13,11 +13,9 @@ namespace Datapath.Drivers.VirtioUser;
 /// each burst and their packets freed in bulk. One kick at most per burst, and none when the backend
 /// set VIRTQ_USED_F_NO_NOTIFY (§2.7.10). Single lcore; no allocation, lock or exception per packet.
 /// </summary>
-public sealed unsafe class SplitTxQueue : VirtioUserQueue
+public sealed unsafe class SplitTxQueue : VirtioUserTxQueue
 {
     public const int MaxBurst = 64;
-    /// <summary>Segments per packet we chain (plus the header descriptor).</summary>
-    public const int MaxSegments = 32;
     const int HeaderSize = VirtioNetHeader.Size;
 
     readonly SplitVirtqueueDriver _driver;
@@ -25,9 +23,6 @@ public sealed unsafe class SplitTxQueue : VirtioUserQueue
     readonly MappedMemory _memory;
     readonly ulong _zeroHeader;
     readonly nint[] _inRing;
-
-    /// <summary>Packets with a segment outside the memory table, or too many segments: freed, not sent.</summary>
-    public ulong Unsendable;
 
     public SplitTxQueue(uint vringIndex, SplitRing ring, bool inOrder, MappedMemory memory, byte* zeroHeader)
         : base(vringIndex, ring.Size)
@@ -43,11 +38,11 @@ public sealed unsafe class SplitTxQueue : VirtioUserQueue
     public override ulong DescAddress => (ulong)_ring.Desc;
     public override ulong AvailAddress => (ulong)_ring.Avail;
     public override ulong UsedAddress => (ulong)_ring.Used;
-    public override ushort ResumeIndex() => Volatile.Read(ref *_ring.UsedIdx);
+    public override uint ResumeBase() => Volatile.Read(ref *_ring.UsedIdx);
     public override ulong HostileValues => _driver.Errors.Total;
 
     [SkipLocalsInit]
-    public int Transmit(ReadOnlySpan<Packet> pkts, ref QueueCounters c)
+    public override int Transmit(ReadOnlySpan<Packet> pkts, ref QueueCounters c)
     {
         Reclaim();
         Span<VirtqBuffer> chain = stackalloc VirtqBuffer[MaxSegments + 1];
@@ -59,7 +54,7 @@ public sealed unsafe class SplitTxQueue : VirtioUserQueue
             var p = pkts[accepted];
             int segments = p.SegmentCount;
             if (segments + 1 > _driver.FreeDescriptors) break;   // ring full: the caller keeps the rest
-            if (segments > MaxSegments || !Reachable(p))
+            if (segments > MaxSegments || !Reachable(_memory, p))
             {
                 Unsendable++;
                 c.Dropped++;
@@ -100,13 +95,6 @@ public sealed unsafe class SplitTxQueue : VirtioUserQueue
             if (_driver.NeedsNotify()) Kick();
         }
         return accepted;
-    }
-
-    bool Reachable(Packet p)
-    {
-        for (var s = p; !s.IsNull; s = s.Next)
-            if (!_memory.Contains(s.Data, s.DataLength)) return false;
-        return true;
     }
 
     /// <summary>Frees the packets of every chain the backend has used.</summary>

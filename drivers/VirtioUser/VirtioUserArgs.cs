@@ -27,13 +27,14 @@ public sealed record VirtioUserArgs
     /// <summary>cq=1, or implied by queues &gt; 1: a control virtqueue carries MQ_VQ_PAIRS_SET (virtio 1.2 §5.1.6.5.5).</summary>
     public bool ControlQueue { get; init; }
 
+    /// <summary>packed_vq=1: ask for VIRTIO_F_RING_PACKED (virtio 1.2 §2.8); split rings if the backend does not offer it.</summary>
+    public bool PackedRing { get; init; }
+
     public static VirtioUserArgs Parse(DeviceArgs args, MacAddress defaultMac)
     {
         int size = (int)args.GetInt("queue_size", DefaultQueueSize, 2, SplitRingLayout.MaxQueueSize);
         if (!SplitRingLayout.IsValidQueueSize(size))
             throw new DeviceArgsException($"{args.Name}: queue_size={size} must be a power of two (virtio 1.2 §2.7)");
-        if (args.GetBool("packed_vq", false))
-            throw new DeviceArgsException($"{args.Name}: packed_vq=1 is not supported yet (the packed driver side is not in this build): use packed_vq=0");
         int queues = (int)args.GetInt("queues", 1, 1, MaxQueuePairs);
         return new VirtioUserArgs
         {
@@ -45,6 +46,7 @@ public sealed record VirtioUserArgs
             MergeableRx = args.GetBool("mrg_rxbuf", true),
             InOrder = args.GetBool("in_order", true),
             ControlQueue = args.GetBool("cq", false) || queues > 1,
+            PackedRing = args.GetBool("packed_vq", false),
         };
     }
 
@@ -55,6 +57,7 @@ public sealed record VirtioUserArgs
         if (MergeableRx) f |= VirtioFeatures.NetMrgRxbuf;
         if (InOrder) f |= VirtioFeatures.InOrder;
         if (QueuePairs > 1) f |= VirtioFeatures.NetMq;
+        if (PackedRing) f |= VirtioFeatures.RingPacked;
         return f;
     }
 }

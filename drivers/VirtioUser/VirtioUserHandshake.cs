@@ -82,7 +82,7 @@ public static class VirtioUserHandshake
     {
         frontend.SetVringFd(VhostUserRequest.SetVringCall, q.VringIndex, q.CallFd);
         frontend.SetVringState(VhostUserRequest.SetVringNum, q.VringIndex, (uint)q.Size);
-        frontend.SetVringState(VhostUserRequest.SetVringBase, q.VringIndex, q.ResumeIndex());
+        frontend.SetVringState(VhostUserRequest.SetVringBase, q.VringIndex, q.ResumeBase());
         frontend.SetVringAddr(new VringAddress
         {
             Index = q.VringIndex,

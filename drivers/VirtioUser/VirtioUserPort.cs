@@ -28,8 +28,8 @@ public sealed class VirtioUserPort : Port
     ControlQueueEmulator? _controlEmulator;
     VhostUserFrontend? _frontend;              // the backend being set up (control thread only)
     VirtioUserQueue[] _all = [];
-    volatile SplitRxQueue[]? _rx;
-    volatile SplitTxQueue[]? _tx;
+    volatile VirtioUserRxQueue[]? _rx;
+    volatile VirtioUserTxQueue[]? _tx;
     volatile bool _linkUp;
     ulong _features;                           // negotiated at the first handshake; later backends must offer them
     bool _protocolFeatures;
@@ -167,26 +167,38 @@ public sealed class VirtioUserPort : Port
     {
         bool inOrder = Virtio.VirtioFeatures.Has(_features, Virtio.VirtioFeatures.InOrder);
         bool mergeable = Virtio.VirtioFeatures.Has(_features, Virtio.VirtioFeatures.NetMrgRxbuf);
-        var rx = new SplitRxQueue[_pairs];
-        var tx = new SplitTxQueue[_pairs];
+        bool packed = Virtio.VirtioFeatures.Has(_features, Virtio.VirtioFeatures.RingPacked);
+        var rx = new VirtioUserRxQueue[_pairs];
+        var tx = new VirtioUserTxQueue[_pairs];
         var all = new List<VirtioUserQueue>();
         for (int p = 0; p < _pairs; p++)
         {
-            rx[p] = mergeable
-                ? new SplitMergeableRxQueue((uint)(2 * p), _rings!.Split(2 * p), inOrder, _pool!, Id)
-                : new SplitRxQueue((uint)(2 * p), _rings!.Split(2 * p), inOrder, _pool!, Id);
-            tx[p] = new SplitTxQueue((uint)(2 * p + 1), _rings.Split(2 * p + 1), inOrder, _mapped!, _rings.ZeroHeader);
+            uint rxIndex = (uint)(2 * p), txIndex = (uint)(2 * p + 1);
+            var r = _rings!;
+            rx[p] = (packed, mergeable) switch
+            {
+                (true, true) => new PackedMergeableRxQueue(rxIndex, r.Packed(2 * p), inOrder, _pool!, Id),
+                (true, false) => new PackedRxQueue(rxIndex, r.Packed(2 * p), inOrder, _pool!, Id),
+                (false, true) => new SplitMergeableRxQueue(rxIndex, r.Split(2 * p), inOrder, _pool!, Id),
+                (false, false) => new SplitRxQueue(rxIndex, r.Split(2 * p), inOrder, _pool!, Id),
+            };
+            tx[p] = packed
+                ? new PackedTxQueue(txIndex, r.Packed(2 * p + 1), inOrder, _mapped!, r.ZeroHeader)
+                : new SplitTxQueue(txIndex, r.Split(2 * p + 1), inOrder, _mapped!, r.ZeroHeader);
             all.Add(rx[p]);
             all.Add(tx[p]);
         }
         if (_args.ControlQueue)
         {
+            // The control queue never reaches the backend (vhost-user net backends leave it to the
+            // front-end; our emulator plays its device in this process), so its format is invisible
+            // to the peer: it stays split even with VIRTIO_F_RING_PACKED.
             _controlQueue = new ControlQueue(_rings!.ControlSplit(), _rings.ControlBuffer);
             _controlEmulator = new ControlQueueEmulator(_rings.ControlSplit(), _rings.Region.Base, _rings.Region.Length,
                 pairs => pairs <= _pairs && EnablePairs(pairs));
         }
         _all = all.ToArray();
-        EngineLog.Info($"VIRTIO_USER({Name})", $"{_pairs} queue pair(s) of {_args.QueueSize}, {(mergeable ? "mergeable" : "single-buffer")} rx, {(inOrder ? "in-order" : "out-of-order")}, features 0x{_features:x}");
+        EngineLog.Info($"VIRTIO_USER({Name})", $"{_pairs} {(packed ? "packed" : "split")} queue pair(s) of {_args.QueueSize}, {(mergeable ? "mergeable" : "single-buffer")} rx, {(inOrder ? "in-order" : "out-of-order")}, features 0x{_features:x}");
         _tx = tx;
         _rx = rx;
     }

@@ -3,7 +3,7 @@ using Datapath.Hugepages.Native;
 namespace Datapath.Drivers.VirtioUser;
 
 /// <summary>
-/// What the control plane needs from one virtqueue, whatever its format (split now, packed later):
+/// What the control plane needs from one virtqueue, whatever its format (split or packed):
 /// its vring index, size and addresses for SET_VRING_NUM/ADDR, its doorbells for SET_VRING_KICK/CALL,
 /// the index to resume at after the backend restarts, and its counters.
 /// </summary>
@@ -34,8 +34,10 @@ public abstract unsafe class VirtioUserQueue : IDisposable
     /// Where a (re)connected backend resumes (SET_VRING_BASE). Split: used->idx — every buffer made
     /// available after it is still ours and still in the ring, so the new backend takes them again;
     /// what the old one used is already reclaimed or will be (QEMU does the same after a backend crash).
+    /// Packed: the slot after the last one the old backend marked used, with its wrap counter in bit 15
+    /// (vhost-user.rst, "Ring states"; <see cref="Virtio.PackedVringBase"/>).
     /// </summary>
-    public abstract ushort ResumeIndex();
+    public abstract uint ResumeBase();
 
     /// <summary>Available-buffer notification (virtio 1.2 §2.7.13.4): one eventfd write.</summary>
     public ulong Kicks;

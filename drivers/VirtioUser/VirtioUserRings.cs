@@ -26,7 +26,8 @@ public sealed unsafe class VirtioUserRings : IDisposable
         Queues = queues;
         QueueSize = queueSize;
         ControlQueueSize = controlQueueSize;
-        _blockBytes = AlignPage(new SplitRingLayout(queueSize).TotalSize);
+        // Room for either format: the format is known only once features are negotiated.
+        _blockBytes = AlignPage(Math.Max(new SplitRingLayout(queueSize).TotalSize, new PackedRingLayout(queueSize).TotalSize));
         int control = controlQueueSize > 0 ? AlignPage(new SplitRingLayout(controlQueueSize).TotalSize) : 0;
         Region = HugepageRegion.Create($"{name}-rings", (ulong)(Page + queues * _blockBytes + control), memory);
         new Span<byte>(Region.Base, Page).Clear();
@@ -39,6 +40,9 @@ public sealed unsafe class VirtioUserRings : IDisposable
 
     /// <summary>The split ring of data queue <paramref name="i"/> (vring order: rx0, tx0, rx1, tx1, …).</summary>
     public SplitRing Split(int i) => new SplitRingLayout(QueueSize).Place(Region.Base + Page + i * _blockBytes);
+
+    /// <summary>The packed ring of data queue <paramref name="i"/>, in the same block <see cref="Split"/> would use.</summary>
+    public PackedRing Packed(int i) => new PackedRingLayout(QueueSize).Place(Region.Base + Page + i * _blockBytes);
 
     public SplitRing ControlSplit() => new SplitRingLayout(ControlQueueSize).Place(Region.Base + Page + Queues * _blockBytes);
 

@@ -63,8 +63,8 @@ public class VhostBackendTestpmdTests
         Assert.Equal(0, bad);
         Assert.True(back == Frames, $"{back} of {Frames} echoed; ours: {Describe(rig)}; testpmd: {testpmd.Command("show port stats 0")} {testpmd.Command("show port xstats 0")}");
         var theirs = testpmd.PortStats(0);
-        Assert.Equal(Frames, theirs.RxPackets);
-        Assert.Equal(Frames, theirs.TxPackets);
+        Assert.Equal((ulong)Frames, theirs.RxPackets);
+        Assert.Equal((ulong)Frames, theirs.TxPackets);
         var ours = rig.Port.GetStats();
         Assert.Equal((ulong)Frames, ours.TxPackets);
         Assert.Equal((ulong)Frames, ours.RxPackets);
@@ -83,7 +83,7 @@ public class VhostBackendTestpmdTests
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(2);
         while (DateTime.UtcNow < until) received += Drain(rig, burst);
         testpmd.Command("stop");
-        ulong theySent = (ulong)testpmd.PortStats(0).TxPackets;
+        ulong theySent = testpmd.PortStats(0).TxPackets;
         // What is still in the ring arrives after they stopped.
         VhostPortRig.WaitFor(() => (received += Drain(rig, burst)) >= theySent, Traffic);
         Assert.True(theySent > 10000, $"testpmd sent only {theySent}");

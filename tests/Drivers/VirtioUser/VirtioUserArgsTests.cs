@@ -19,11 +19,13 @@ public class VirtioUserArgsTests
         Assert.Equal((2, 1024, true, false, false, true), (b.QueuePairs, b.QueueSize, b.Server, b.MergeableRx, b.InOrder, b.ControlQueue));
         Assert.Equal(MacAddress.Parse("02:00:00:00:00:42"), b.Mac);
         Assert.Equal(VirtioFeatures.Version1 | VirtioFeatures.NetMq, b.WantedFeatures());
+        var c = Parse("net_virtio_user0,path=/tmp/x.sock,packed_vq=1,mrg_rxbuf=0,in_order=0");
+        Assert.True(c.PackedRing);
+        Assert.Equal(VirtioFeatures.Version1 | VirtioFeatures.RingPacked, c.WantedFeatures());
     }
 
     [Theory]
     [InlineData("net_virtio_user0", "'path' is required")]
-    [InlineData("net_virtio_user0,path=/x,packed_vq=1", "packed_vq=1 is not supported yet")]
     [InlineData("net_virtio_user0,path=/x,queue_size=100", "queue_size=100 must be a power of two")]
     [InlineData("net_virtio_user0,path=/x,queues=0", "queues=0 is out of range")]
     public void BadArgsSayWhatIsWrong(string spec, string message)

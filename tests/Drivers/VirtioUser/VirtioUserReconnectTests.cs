@@ -9,21 +9,22 @@ namespace Datapath.Tests.Drivers.VirtioUser;
 /// and a new one takes its place. The link follows, the rings resume from
 /// used->idx, and traffic flows again — in both directions, with no hostile values and no leaks.
 /// </summary>
-[Collection("dpdk-testpmd")]
+[Collection("dpdk")]
 public unsafe class VirtioUserReconnectTests
 {
     static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void TrafficResumesAfterTestpmdIsKilledAndRestarted(bool weListen)
+    [InlineData(true, "")]
+    [InlineData(false, "")]
+    [InlineData(true, ",packed_vq=1")]
+    [InlineData(false, ",packed_vq=1,in_order=0")]
+    public void TrafficResumesAfterTestpmdIsKilledAndRestarted(bool weListen, string args)
     {
         string sock = $"/tmp/dptest-vu-{Environment.ProcessId}-{Guid.NewGuid():N}.sock"[..48];
-        using var rig = new VirtioUserRig($"net_virtio_user0,path={sock},server={(weListen ? 1 : 0)}");
+        using var rig = new VirtioUserRig($"net_virtio_user0,path={sock},server={(weListen ? 1 : 0)}{args}");
         // Client mode needs a backend at start; this first testpmd is killed before the loop.
-        using var first = weListen ? null : new DpdkTestpmd(sock, forwardMode: "macswap");
-        first?.WaitForSocket(Patience);
+        using var first = weListen ? null : Testpmd.VhostUser(sock, forwardMode: "macswap");
         rig.Start();
         if (weListen) Assert.False(rig.Port.Link.Up); // nobody connected yet
 
@@ -49,7 +50,7 @@ public unsafe class VirtioUserReconnectTests
         {
             for (int round = 1; round <= 2; round++)
             {
-                using var testpmd = round == 1 && first is not null ? first : new DpdkTestpmd(sock, client: weListen, forwardMode: "macswap");
+                using var testpmd = round == 1 && first is not null ? first : Testpmd.VhostUser(sock, forwardMode: "macswap", client: weListen);
                 testpmd.WaitForVirtioReady(Patience);
                 rig.WaitForLink(up: true);
                 ulong rx0 = Volatile.Read(ref received), tx0 = Volatile.Read(ref sent);
@@ -68,6 +69,7 @@ public unsafe class VirtioUserReconnectTests
             rig.Wait();
         }
         Assert.Equal(2UL, rig.ExtendedStat("backend_connections"));
+        Assert.Equal(args.Contains("packed_vq=1"), Datapath.Drivers.Virtio.VirtioFeatures.Has(rig.Port.NegotiatedFeatures, Datapath.Drivers.Virtio.VirtioFeatures.RingPacked));
         Assert.Equal(0UL, rig.ExtendedStat("rx_q0_hostile_values"));
         Assert.Equal(0UL, rig.ExtendedStat("tx_q0_hostile_values"));
         Assert.Equal(0UL, rig.Port.GetStats().RxErrors);

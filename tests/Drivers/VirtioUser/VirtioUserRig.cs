@@ -8,10 +8,6 @@ using Datapath.Hugepages;
 
 namespace Datapath.Tests.Drivers.VirtioUser;
 
-/// <summary>The dpdk-testpmd tests share CPU 1 (testpmd) and CPU 0 (us): one at a time.</summary>
-[CollectionDefinition("dpdk-testpmd", DisableParallelization = true)]
-public sealed class DpdkTestpmdCollection;
-
 /// <summary>
 /// Our side of a virtio-user test: a packet pool, one net_virtio_user port made from its device
 /// string as the app would, and a worker lcore pinned to CPU 0 that runs the test's poll loop.

@@ -7,7 +7,7 @@ namespace Datapath.Tests.Drivers.VirtioUser;
 /// net_virtio_user against DPDK's own vhost-user backend: `dpdk-testpmd --vdev net_vhost0,iface=SOCK`
 /// on CPU 1, counting or echoing what we send, or sending what we count. Counts must match exactly.
 /// </summary>
-[Collection("dpdk-testpmd")]
+[Collection("dpdk")]
 public unsafe class VirtioUserTestpmdTests
 {
     static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
@@ -15,13 +15,12 @@ public unsafe class VirtioUserTestpmdTests
     static string Socket() => $"/tmp/dptest-vu-{Environment.ProcessId}-{Guid.NewGuid():N}.sock"[..48];
 
     /// <summary>testpmd listening (net_vhost's default); our port connects to it.</summary>
-    static (DpdkTestpmd, VirtioUserRig) Connect(string mode, string ourArgs, int queues = 1, int dataRoom = PacketPool.DefaultDataRoom)
+    static (Testpmd, VirtioUserRig) Connect(string mode, string ourArgs, int queues = 1, int dataRoom = PacketPool.DefaultDataRoom)
     {
         string sock = Socket();
-        var testpmd = new DpdkTestpmd(sock, queues, forwardMode: mode);
+        var testpmd = Testpmd.VhostUser(sock, queues, mode);
         try
         {
-            testpmd.WaitForSocket(Patience);
             var rig = new VirtioUserRig($"net_virtio_user0,path={sock},queues={queues}{ourArgs}", dataRoom, queues);
             rig.Start();
             rig.WaitForLink(up: true);
@@ -68,15 +67,22 @@ public unsafe class VirtioUserTestpmdTests
         return sent;
     }
 
+    /// <summary>The ring format each row names is the one negotiated (DPDK's vhost offers VIRTIO_F_RING_PACKED).</summary>
+    static void AssertRingFormat(VirtioUserRig rig, string args) =>
+        Assert.Equal(args.Contains("packed_vq=1"), Datapath.Drivers.Virtio.VirtioFeatures.Has(rig.Port.NegotiatedFeatures, Datapath.Drivers.Virtio.VirtioFeatures.RingPacked));
+
     [Theory]
     [InlineData(",in_order=1")]
     [InlineData(",in_order=0")]
+    [InlineData(",packed_vq=1,in_order=1")]
+    [InlineData(",packed_vq=1,in_order=0")]
     public void TestpmdRxonlyCountsWhatWeSend(string args)
     {
         var (testpmd, rig) = Connect("rxonly", args);
         using (testpmd)
         using (rig)
         {
+            AssertRingFormat(rig, args);
             // DPDK's vhost offers IN_ORDER: the in-order driver path is the one under test when asked for.
             Assert.Equal(args.Contains("in_order=1"), Datapath.Drivers.Virtio.VirtioFeatures.Has(rig.Port.NegotiatedFeatures, Datapath.Drivers.Virtio.VirtioFeatures.InOrder));
             testpmd.StartForwarding();
@@ -96,12 +102,16 @@ public unsafe class VirtioUserTestpmdTests
     [Theory]
     [InlineData(",mrg_rxbuf=1")]
     [InlineData(",mrg_rxbuf=0")]
+    [InlineData(",packed_vq=1,mrg_rxbuf=1")]
+    [InlineData(",packed_vq=1,mrg_rxbuf=0")]
+    [InlineData(",packed_vq=1,mrg_rxbuf=1,in_order=0")]
     public void WeCountWhatTestpmdTxonlySends(string args)
     {
         var (testpmd, rig) = Connect("txonly", args);
         using (testpmd)
         using (rig)
         {
+            AssertRingFormat(rig, args);
             Assert.Equal(args.Contains("mrg_rxbuf=1"), Datapath.Drivers.Virtio.VirtioFeatures.Has(rig.Port.NegotiatedFeatures, Datapath.Drivers.Virtio.VirtioFeatures.NetMrgRxbuf));
             ulong received = 0, badLength = 0;
             long allocated = 0;
@@ -149,12 +159,19 @@ public unsafe class VirtioUserTestpmdTests
     [InlineData(",mrg_rxbuf=0", 1000, 2048)]
     [InlineData(",mrg_rxbuf=1", 1000, 512)]
     [InlineData(",mrg_rxbuf=1,in_order=0", 1500, 512)]
+    [InlineData(",packed_vq=1,mrg_rxbuf=1", 64, 2048)]
+    [InlineData(",packed_vq=1,mrg_rxbuf=0", 64, 2048)]
+    [InlineData(",packed_vq=1,mrg_rxbuf=0", 1000, 2048)]
+    [InlineData(",packed_vq=1,mrg_rxbuf=1", 1000, 512)]
+    [InlineData(",packed_vq=1,mrg_rxbuf=1,in_order=0", 1500, 512)]
+    [InlineData(",packed_vq=1,mrg_rxbuf=0,in_order=0", 1000, 2048)]
     public void MacswapEchoesOurFramesIntact(string args, int length, int dataRoom)
     {
         var (testpmd, rig) = Connect("macswap", args, dataRoom: dataRoom);
         using (testpmd)
         using (rig)
         {
+            AssertRingFormat(rig, args);
             testpmd.StartForwarding();
             const int Count = 20_000;
             // In flight at most: 32 frames of up to 3 buffers each fit our 256-buffer rx ring, so the echo is never dropped for want of buffers.
@@ -199,13 +216,16 @@ public unsafe class VirtioUserTestpmdTests
     }
 
     /// <summary>queues=2: the control queue's MQ_VQ_PAIRS_SET enables the second pair; both carry traffic both ways.</summary>
-    [Fact]
-    public void TwoQueuePairsCarryTrafficBothWays()
+    [Theory]
+    [InlineData("")]
+    [InlineData(",packed_vq=1")]
+    public void TwoQueuePairsCarryTrafficBothWays(string args)
     {
-        var (testpmd, rig) = Connect("rxonly", "", queues: 2);
+        var (testpmd, rig) = Connect("rxonly", args, queues: 2);
         using (testpmd)
         using (rig)
         {
+            AssertRingFormat(rig, args);
             testpmd.StartForwarding();
             ulong sent = Transmit(rig, 2, 50_000, 64);
             Assert.Equal(100_000UL, sent);
