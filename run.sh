@@ -15,8 +15,10 @@ build() {
 usage() {
   cat <<'HELP'
 ./run.sh [EAL options] [-- application options]    build (Release) if needed, set up hugepages, run datapath
-./run.sh                                           the default: two ring ports wired back to back in one
-                                                   engine, io forwarding, one burst sent first, stats every second
+./run.sh                                           the default: a vhost-user port and a virtio-user port wired
+                                                   over a socket inside one engine, io forwarding, one burst sent
+                                                   first, stats every second (every packet crosses two virtio
+                                                   implementations of ours, each way)
 ./run.sh test [filter] | bench-micro | bench-rings
 
 The command line is dpdk-testpmd's: EAL options (lcores, devices, memory), then --, then the
@@ -42,15 +44,19 @@ Topologies, with examples:
   More queues and cores: two queues per port, spread over two forwarding lcores.
     ./run.sh -l 0-2 --vdev net_ring0,queues=2 --vdev net_ring1,peer=net_ring0,queues=2 -- --rxq 2 --txq 2 --nb-cores 2 --tx-first
 
-  Coming with the drivers being written (net_vhost, net_virtio_user, vfio/virtio-pci):
-    A QEMU guest on a vhost-user socket, we are the backend (the guest runs virtio-net):
+  Virtio over vhost-user, both sides ours, in one engine (the default):
+    ./run.sh -l 0-1 --vdev net_vhost0,iface=/tmp/dp.sock --vdev net_virtio_user0,path=/tmp/dp.sock -- --tx-first --stats-period 1
+    Device args as DPDK's: net_vhost (iface, queues, client, iommu-support), net_virtio_user (path, queues,
+    queue_size, server, mac, mrg_rxbuf, in_order, packed_vq, cq).
+
+  A QEMU guest on a vhost-user socket, we are the backend (the guest runs virtio-net):
       ./run.sh -l 0-1 --vdev 'net_vhost0,iface=/tmp/vhost0.sock' -- -i
       qemu-system-x86_64 ... -object memory-backend-memfd,id=mem,size=1G,share=on -numa node,memdev=mem \
         -chardev socket,id=c0,path=/tmp/vhost0.sock -netdev vhost-user,id=n0,chardev=c0 -device virtio-net-pci,netdev=n0
     Two processes over a socket: datapath as the vhost backend, dpdk-testpmd (or a second datapath) as virtio-user:
       ./run.sh -l 0-1 --file-prefix a --vdev 'net_vhost0,iface=/tmp/vu.sock' -- -i
       dpdk-testpmd -l 2-3 --no-pci --file-prefix b --vdev 'net_virtio_user0,path=/tmp/vu.sock' -- -i
-    A PCI device bound to vfio-pci:  ./run.sh -l 0-1 -a 0000:00:04.0 -- -i
+  Coming with the VFIO driver: a PCI device bound to vfio-pci:  ./run.sh -l 0-1 -a 0000:00:04.0 -- -i
 
 Memory: hugepages by default (run as root once, or: echo 512 > /proc/sys/vm/nr_hugepages);
 --no-huge runs on locked 4 KiB pages; --iova-mode pa is for vfio-noiommu only.
@@ -73,9 +79,11 @@ esac
 build
 hugepages/setup-hugepages.sh || true
 if [ $# -eq 0 ]; then
-  # A default that shows packets moving: two ring ports wired back to back, io forwarding,
-  # one burst sent first, statistics every second. Ctrl-C stops it.
-  set -- -l 0-1 --vdev net_ring0 --vdev net_ring1,peer=net_ring0 -- --forward-mode=io --tx-first --stats-period 1
-  [ "$(nproc)" -ge 2 ] || set -- -l 0 --vdev net_ring0 --vdev net_ring1,peer=net_ring0 -- --forward-mode=io --tx-first --stats-period 1
+  # A default that shows packets moving through real drivers: our vhost-user back-end and our
+  # virtio-user front-end on one socket inside one engine, io forwarding, one burst sent first,
+  # statistics every second. Ctrl-C stops it.
+  sock=/tmp/datapath-default-$(id -u).sock
+  cores=0-1; [ "$(nproc)" -ge 2 ] || cores=0
+  set -- -l "$cores" --vdev "net_vhost0,iface=$sock" --vdev "net_virtio_user0,path=$sock" -- --forward-mode=io --tx-first --stats-period 1
 fi
 exec dotnet artifacts/bin/Datapath.App/Release/net10.0/datapath.dll "$@"

@@ -25,6 +25,22 @@ public class RunModeTests
     }
 
     [Fact]
+    public void RunShWithNoArgumentsShowsTrafficThroughBothVirtioDrivers()
+    {
+        // What a newcomer types first. run.sh builds (a no-op here), sets up hugepages, execs datapath.
+        using var p = new ChildProcess("bash", [Path.Combine(RepoPaths.Root, "run.sh")]);
+        Assert.True(p.WaitForOutput("Rx-pps", TimeSpan.FromSeconds(180)), p.Stdout + p.Stderr);
+        Assert.Contains("net_vhost net_vhost0", p.Stdout);
+        Assert.Contains("net_virtio_user net_virtio_user0", p.Stdout);
+        // Counters move: wait for a throughput line that is not zero.
+        Assert.True(ChildProcessExtensions.WaitForMatch(p, @"Rx-pps:\s+[1-9]\d*", TimeSpan.FromSeconds(60)), p.Stdout);
+        p.Signal(2);
+        Assert.True(p.WaitForExit(TimeSpan.FromSeconds(30)), "no exit after SIGINT");
+        Assert.Equal(0, p.ExitCode);
+        Assert.Contains("Accumulated forward statistics for all ports", p.Stdout);
+    }
+
+    [Fact]
     public void SigtermAlsoStopsCleanly()
     {
         using var p = ChildProcess.Datapath(["--lcores", "0@0,1@1", "--no-huge", "--vdev", "net_null0", "--", "--forward-mode=rxonly"]);

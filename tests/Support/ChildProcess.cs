@@ -90,3 +90,20 @@ public sealed class ChildProcess : IDisposable
         _process.Dispose();
     }
 }
+
+public static class ChildProcessExtensions
+{
+    /// <summary>Waits until stdout matches <paramref name="pattern"/> (a regular expression).</summary>
+    public static bool WaitForMatch(ChildProcess p, string pattern, TimeSpan timeout)
+    {
+        var re = new System.Text.RegularExpressions.Regex(pattern);
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (re.IsMatch(p.Stdout)) return true;
+            if (p.HasExited) return re.IsMatch(p.Stdout);
+            Thread.Sleep(100);
+        }
+        return false;
+    }
+}
