@@ -81,6 +81,22 @@ public sealed unsafe class GuestMemoryTable : IGuestMemory
         return false;
     }
 
+    /// <summary>Local pointer (inside a mapped region) → guest physical address, for the dirty log.</summary>
+    public bool TryLocalToGuest(void* local, out ulong gpa)
+    {
+        foreach (var r in _regions)
+        {
+            ulong off = (ulong)((byte*)local - (byte*)r.Local);
+            if ((byte*)local >= (byte*)r.Local && off < r.Size)
+            {
+                gpa = r.GuestPhysAddr + off;
+                return true;
+            }
+        }
+        gpa = 0;
+        return false;
+    }
+
     /// <summary>Front-end virtual address (vring addresses, IOTLB targets) → local pointer.</summary>
     public bool TryTranslateUser(ulong address, ulong length, out nint local)
     {

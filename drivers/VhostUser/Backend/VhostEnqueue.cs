@@ -22,6 +22,19 @@ internal static unsafe class VhostEnqueue
             ? Burst(new SplitOps(split), rt, pkts, ref counters)
             : Burst(new PackedOps(rt.Packed!), rt, pkts, ref counters);
 
+    /// <summary>Migration: every guest page the frame was written to is marked in the dirty log.</summary>
+    static void LogFrame(VringRuntime rt, ReadOnlySpan<VirtqSegment> segments, uint written)
+    {
+        foreach (ref readonly var s in segments)
+        {
+            if (written == 0) return;
+            if (!s.Writable) continue;
+            uint n = Math.Min(s.Length, written);
+            rt.LogWrite(s.Data, n);
+            written -= n;
+        }
+    }
+
     [SkipLocalsInit]
     static int Burst<TQueue>(TQueue q, VringRuntime rt, ReadOnlySpan<Packet> pkts, ref QueueCounters counters)
         where TQueue : struct, IRingOps
@@ -73,6 +86,8 @@ internal static unsafe class VhostEnqueue
             var cursor = new WritableCursor(new ReadOnlySpan<VirtqSegment>(segBuf, segCount));
             cursor.Write((byte*)&hdr, hdrSize);
             for (var seg = p; !seg.IsNull; seg = seg.Next) cursor.Write(seg.Data, (uint)seg.DataLength);
+
+            if (rt.Log is not null) LogFrame(rt, new ReadOnlySpan<VirtqSegment>(segBuf, segCount), need);
 
             // Chains were filled in order: each holds its writable bytes until the frame runs out (§5.1.6.4).
             uint left = need;

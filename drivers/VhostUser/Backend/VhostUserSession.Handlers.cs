@@ -28,7 +28,7 @@ public sealed partial class VhostUserSession
         new(VhostUserRequest.GetMaxMemSlots,      0, false, true,  m => _channel.Reply(m, (ulong)_config.MaxMemSlots)),
         new(VhostUserRequest.AddMemReg,           1, true,  false, AddMemReg),
         new(VhostUserRequest.RemMemReg,           1, true,  false, RemMemReg),
-        new(VhostUserRequest.SetLogBase,          1, false, true,  SetLogBase),
+        new(VhostUserRequest.SetLogBase,          1, true,  true,  SetLogBase),
         new(VhostUserRequest.SetLogFd,            1, false, false, m => ReplaceFd(ref _logEventFd, m)),
         new(VhostUserRequest.SetVringNum,         0, true,  false, SetVringNum),
         new(VhostUserRequest.SetVringAddr,        0, true,  false, SetVringAddr),

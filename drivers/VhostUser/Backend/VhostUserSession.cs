@@ -125,6 +125,11 @@ public sealed partial class VhostUserSession : IDisposable
 
     bool Packed => HasFeature(VirtioFeatures.RingPacked);
 
+    /// <summary>The dirty log, while the front-end migrates (LOG_ALL acked and a log base given).</summary>
+    unsafe DirtyLog? ActiveLog => HasFeature(VhostFeatureBits.LogAll) && _logBase != 0 ? new DirtyLog((byte*)_logBase, _logSize) : null;
+
+    static bool LogsUsedRing(in VringAddress a) => (a.Flags & VringAddress.FlagLog) != 0;
+
     /// <summary>With ACCESS_PLATFORM, ring and descriptor addresses are IOVAs behind the IOTLB.</summary>
     public bool UsesIommu => HasFeature(VirtioFeatures.AccessPlatform);
 
@@ -168,7 +173,11 @@ public sealed partial class VhostUserSession : IDisposable
         if (usedIdx != lastAvail) lastAvail = usedIdx;
         var queue = new SplitVirtqueueDevice(ring, DescriptorMemory, HasFeature(VirtioFeatures.EventIdx), HasFeature(VirtioFeatures.IndirectDesc), lastAvail, usedIdx);
         queue.DisableAvailNotifications();
-        return new VringRuntime(queue, v.CallFd, NetHeaderSize, Mergeable);
+        return new VringRuntime(queue, v.CallFd, NetHeaderSize, Mergeable)
+        {
+            Log = ActiveLog, LogMemory = _memory,
+            UsedRingGpa = a.LogGuestAddr, UsedRingBytes = LogsUsedRing(a) ? (ulong)SplitRingLayout.UsedRingBytes(v.Num) : 0,
+        };
     }
 
     /// <summary>
@@ -201,7 +210,12 @@ public sealed partial class VhostUserSession : IDisposable
         }
         var queue = new PackedVirtqueueDevice(ring, DescriptorMemory, HasFeature(VirtioFeatures.EventIdx), HasFeature(VirtioFeatures.IndirectDesc), lastAvail, wrap);
         queue.DisableAvailNotifications();
-        return new VringRuntime(queue, v.CallFd, NetHeaderSize, Mergeable);
+        // Packed: used descriptors are written in the descriptor ring itself.
+        return new VringRuntime(queue, v.CallFd, NetHeaderSize, Mergeable)
+        {
+            Log = ActiveLog, LogMemory = _memory,
+            UsedRingGpa = a.LogGuestAddr, UsedRingBytes = LogsUsedRing(a) ? (ulong)v.Num * 16 : 0,
+        };
     }
 
     /// <summary>Ends the connection: stops the rings, unmaps guest memory, closes every fd it gave us.</summary>

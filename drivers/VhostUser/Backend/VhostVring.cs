@@ -109,6 +109,19 @@ public sealed class VringRuntime
     public PackedVirtqueueDevice? Packed { get; }
     /// <summary>virtio-net header bytes before each frame: 12 (VERSION_1 or MRG_RXBUF) or 10.</summary>
     public int NetHeaderSize { get; }
+    /// <summary>LOG_ALL with a log base: where writes are logged; null when not migrating.</summary>
+    public DirtyLog? Log { get; init; }
+    /// <summary>For the log: the guest memory (local → gpa) and the used ring's guest address and size.</summary>
+    public GuestMemoryTable? LogMemory { get; init; }
+    public ulong UsedRingGpa { get; init; }
+    public ulong UsedRingBytes { get; init; }
+
+    /// <summary>Logs a write of <paramref name="length"/> bytes at a local address in guest memory.</summary>
+    public unsafe void LogWrite(byte* local, ulong length)
+    {
+        if (Log is { } log && LogMemory!.TryLocalToGuest(local, out ulong gpa)) log.Mark(gpa, length);
+    }
+
     /// <summary>MRG_RXBUF: a frame may span several guest buffers.</summary>
     public bool Mergeable { get; }
     /// <summary>eventfd to write when the driver wants an interrupt; -1 = the driver polls.</summary>
@@ -120,6 +133,8 @@ public sealed class VringRuntime
     /// <summary>Publishes used entries and signals the driver if it asked (EVENT_IDX / NO_INTERRUPT).</summary>
     public void Complete()
     {
+        // The used ring changed: it is guest memory the front-end must copy again (VHOST_VRING_F_LOG).
+        if (Log is { } log && UsedRingBytes > 0) log.Mark(UsedRingGpa, UsedRingBytes);
         bool interrupt;
         if (Split is { } s)
         {
