@@ -217,6 +217,14 @@ public sealed class VhostNetPort : Port
         stats.Add(new("vhost_connections", (ulong)Interlocked.Read(ref _connections)));
         stats.Add(new("vhost_disconnects", (ulong)Interlocked.Read(ref _disconnects)));
         stats.Add(new("vhost_protocol_errors", (ulong)Interlocked.Read(ref _protocolErrors)));
+        // Per vring (2q: the guest's rx, 2q+1: its tx): what the peer got wrong, counted, never fatal.
+        foreach (var v in _vrings)
+        {
+            var (bad, oversize, iotlb) = v.Totals();
+            stats.Add(new($"vring{v.Index}_bad_descriptors", bad));
+            stats.Add(new($"vring{v.Index}_oversize_drops", oversize));
+            stats.Add(new($"vring{v.Index}_iotlb_misses", iotlb));
+        }
     }
 
     /// <summary>For tests and the console: is a front-end connected now?</summary>

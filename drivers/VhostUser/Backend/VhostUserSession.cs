@@ -101,6 +101,7 @@ public sealed partial class VhostUserSession : IDisposable
             if (v.Quiesce() is not { } old) continue;
             // Resume from where the data path got to, not from the base it started at.
             v.Base = old.VringBase;
+            v.Retire(old);
             VringStateChanged?.Invoke(v, false);
         }
     }

@@ -51,6 +51,30 @@ public sealed class VhostVring
 
     public bool IsLive => Volatile.Read(ref _live) is not null;
 
+    // Counters of runtimes already retired (a ring is rebuilt after every quiescing request), so
+    // what users see in xstats only ever grows.
+    ulong _badRetired, _oversizeRetired, _iotlbRetired;
+
+    /// <summary>Control: folds a retired runtime's counters into the ring's totals.</summary>
+    public void Retire(VringRuntime old)
+    {
+        var (bad, oversize, iotlb) = Read(old);
+        _badRetired += bad;
+        _oversizeRetired += oversize;
+        _iotlbRetired += iotlb;
+    }
+
+    /// <summary>Descriptors the driver got wrong, frames too large for the buffers, IOTLB misses: since the port started.</summary>
+    public (ulong BadDescriptors, ulong OversizeDrops, ulong IotlbMisses) Totals()
+    {
+        var (bad, oversize, iotlb) = Volatile.Read(ref _live) is { } live ? Read(live) : default;
+        return (_badRetired + bad, _oversizeRetired + oversize, _iotlbRetired + iotlb);
+    }
+
+    static (ulong, ulong, ulong) Read(VringRuntime r) => r.Split is { } s
+        ? (s.Errors.Total, r.DroppedOversize, s.Errors.TranslationPending)
+        : (r.Packed!.Errors.Total, r.DroppedOversize, r.Packed.Errors.TranslationPending);
+
     /// <summary>The running queue's hostile-input counters (a copy; approximate while it runs).</summary>
     public SplitDeviceErrors? PeekErrors() => Volatile.Read(ref _live) is { } live ? live.Split?.Errors ?? default(SplitDeviceErrors) : null;
 
