@@ -78,12 +78,39 @@ public sealed unsafe class PointerRing : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int DequeueBurst(Span<nint> objs) => Dequeue(objs, bulk: false);
 
-    public bool TryEnqueue(nint obj) => Enqueue(new ReadOnlySpan<nint>(ref obj), bulk: true) == 1;
+    /// <summary>Enqueues one object; false when the ring is full.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryEnqueue(nint obj)
+    {
+        if (_multiProducer) return Enqueue(new ReadOnlySpan<nint>(ref obj), bulk: true) == 1;
+        // Single producer, one object: no span, no copy loop (rte_ring's single-object fast path).
+        uint head = _ht->ProdHead;
+        // Acquire: the consumer has finished reading the slot we are about to overwrite.
+        if (head - Volatile.Read(ref _ht->ConsTail) >= _capacity) return false;
+        _slots[head & _mask] = obj;
+        _ht->ProdHead = head + 1;
+        // Release: the slot is written before the consumer can see the new tail.
+        Volatile.Write(ref _ht->ProdTail, head + 1);
+        return true;
+    }
 
+    /// <summary>Dequeues one object; false when the ring is empty.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryDequeue(out nint obj)
     {
-        Unsafe.SkipInit(out obj);
-        return Dequeue(new Span<nint>(ref obj), bulk: true) == 1;
+        if (_multiConsumer)
+        {
+            Unsafe.SkipInit(out obj);
+            return Dequeue(new Span<nint>(ref obj), bulk: true) == 1;
+        }
+        uint head = _ht->ConsHead;
+        // Acquire: the producer's slot write is visible once we see its tail.
+        if (Volatile.Read(ref _ht->ProdTail) == head) { obj = 0; return false; }
+        obj = _slots[head & _mask];
+        _ht->ConsHead = head + 1;
+        // Release: our read of the slot completes before the producer may reuse it.
+        Volatile.Write(ref _ht->ConsTail, head + 1);
+        return true;
     }
 
     int Enqueue(ReadOnlySpan<nint> objs, bool bulk)

@@ -10,7 +10,7 @@ namespace Datapath.Tests.Engine.Rings;
 /// </summary>
 public class PointerRingConcurrencyTests
 {
-    public enum Style { Bulk, Burst, Mixed }
+    public enum Style { Bulk, Burst, Mixed, Single }
 
     const int ObjectsPerProducer = 50_000;
 
@@ -22,6 +22,7 @@ public class PointerRingConcurrencyTests
     [InlineData(Style.Bulk)]
     [InlineData(Style.Burst)]
     [InlineData(Style.Mixed)]
+    [InlineData(Style.Single)]
     public void Single_producer_single_consumer_delivers_each_object_once_in_order(Style style)
         => RunAndCheck(RingFlags.SingleProducerSingleConsumer, producers: 1, consumers: 1, style);
 
@@ -31,6 +32,7 @@ public class PointerRingConcurrencyTests
     [InlineData(3, 2, Style.Mixed)]
     [InlineData(2, 4, Style.Mixed)]
     [InlineData(4, 4, Style.Mixed)]
+    [InlineData(2, 2, Style.Single)]
     public void Multi_producer_multi_consumer_delivers_each_object_once(int producers, int consumers, Style style)
         => RunAndCheck(RingFlags.None, producers, consumers, style);
 
@@ -78,9 +80,9 @@ public class PointerRingConcurrencyTests
         int sent = 0, round = 0;
         while (sent < ObjectsPerProducer)
         {
-            int size = Math.Min(1 + round++ % batch.Length, ObjectsPerProducer - sent);   // 1..32
+            int size = style == Style.Single ? 1 : Math.Min(1 + round++ % batch.Length, ObjectsPerProducer - sent);   // 1..32
             for (int i = 0; i < size; i++) batch[i] = Encode(producer, sent + i);
-            int moved = UseBulk(style, round)
+            int moved = style == Style.Single ? (ring.TryEnqueue(batch[0]) ? 1 : 0) : UseBulk(style, round)
                 ? ring.EnqueueBulk(batch.AsSpan(0, size))
                 : ring.EnqueueBurst(batch.AsSpan(0, size));
             if (moved == 0) Thread.Yield();   // 2 cores, up to 8 threads: let a consumer run
@@ -98,7 +100,7 @@ public class PointerRingConcurrencyTests
         while (true)
         {
             int size = 1 + round++ % batch.Length;
-            int moved = UseBulk(style, round)
+            int moved = style == Style.Single ? (ring.TryDequeue(out batch[0]) ? 1 : 0) : UseBulk(style, round)
                 ? ring.DequeueBulk(batch.AsSpan(0, size))
                 : ring.DequeueBurst(batch.AsSpan(0, size));
             if (moved == 0)
