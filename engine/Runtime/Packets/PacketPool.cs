@@ -167,8 +167,9 @@ public sealed unsafe class PacketPool : IDisposable
             if (c.Len < n) return false;
         }
         // Most recently freed first: their lines are the likeliest to be in this core's cache.
-        nint* src = c.Objs + c.Len - n;
-        for (int i = 0; i < n; i++) objs[i] = src[n - 1 - i];
+        // A block copy then an in-place (vectorised) reverse beats an element-by-element reversed copy.
+        new ReadOnlySpan<nint>(c.Objs + c.Len - n, n).CopyTo(objs);
+        objs.Reverse();
         c.Len -= n;
         return true;
     }
