@@ -2,6 +2,7 @@
 # Packet rate over vhost-user, Datapath's net_vhost beside DPDK's, in one run (issues 3 and 7).
 #
 #   perf/vhost-rate.sh [--runs N] [--window S] [--warmup S] [--sizes "64 1518"] [--scenarios "rx tx"] [--burst N] [--json]
+#                      [--dll PATH]   (another build of datapath.dll, e.g. a copy from before a change)
 #   (./run.sh bench-vhost builds the Release engine first and passes its arguments here)
 #
 # Scenarios, each with DPDK's dpdk-testpmd (Debian dpdk-dev 22.11) as the peer:
@@ -22,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs=3 window=5 warmup=3 sizes="64 1518" burst=32 json=0
+runs=3 window=5 warmup=3 sizes="64 1518" burst=32 json=0 dll=artifacts/bin/Datapath.App/Release/net10.0/datapath.dll
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
@@ -31,14 +32,14 @@ while [ $# -gt 0 ]; do
     --sizes) sizes=$2; shift 2 ;;
     --burst) burst=$2; shift 2 ;;
     --json) json=1; shift ;;
+    --dll) dll=$2; shift 2 ;;
     --scenarios) only=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "vhost-rate: unknown option $1 (--help lists them)" >&2; exit 2 ;;
   esac
 done
 scenarios=${only:-"rx tx"}
 
-dll=artifacts/bin/Datapath.App/Release/net10.0/datapath.dll
 [ -f "$dll" ] || dotnet build Datapath.sln -c Release -v q -nologo >/dev/null
 command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd not found: apt-get install dpdk-dev" >&2; exit 1; }
 [ "$(nproc)" -ge 2 ] || { echo "vhost-rate needs 2 CPUs (one per process); this machine has $(nproc)" >&2; exit 1; }
