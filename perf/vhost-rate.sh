@@ -216,7 +216,7 @@ awk -v json="$json" -v runs="$runs" -v window="$window" -v lb="$load_before" -v 
           impl = m == 1 ? "dpdk" : "ours"; s = v[order[i], impl]; med = median(s)
           printf "%s{\"scenario\":\"%s\",\"direction\":\"%s\",\"implementation\":\"%s\",\"frame_bytes\":%d,\"mpps_median\":%.4f,\"mpps_min\":%.4f,\"mpps_max\":%.4f,\"gbps_median\":%.3f,\"mpps_runs\":%s,\"ratio_to_dpdk\":%.3f}",
             r++ ? "," : "", name(k[1], impl), k[1] == "rx" ? "vhost-rx" : "vhost-tx", impl == "dpdk" ? "dpdk" : "datapath", k[2],
-            med, lo(s), hi(s), med * k[2] * 8 / 1000, jlist(s), dm > 0 ? med / dm : 0
+            med, lo(s), hi(s), med * k[2] * 8 / 1000, jlist(s), (dm > 0 ? med / dm : 0)
         }
       }
       print "]}"
