@@ -3,6 +3,7 @@
 #           ./run.sh test [filter]                             runs every test
 #           ./run.sh bench-micro [BenchmarkDotNet args]          runs the micro-benchmarks
 #           ./run.sh bench-rings                               our rings beside DPDK's ring_perf_autotest
+#           ./run.sh bench-vhost [--runs N] [--json]           net_vhost packet rate beside DPDK's (perf/vhost-rate.sh)
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -19,7 +20,7 @@ usage() {
                                                    over a socket inside one engine, io forwarding, one burst sent
                                                    first, stats every second (every packet crosses two virtio
                                                    implementations of ours, each way)
-./run.sh test [filter] | bench-micro | bench-rings
+./run.sh test [filter] | bench-micro | bench-rings | bench-vhost [--runs N] [--json] [--help]
 
 The command line is dpdk-testpmd's: EAL options (lcores, devices, memory), then --, then the
 application's (-i, --forward-mode, --stats-period ...). -a before -- allows a PCI device; after --
@@ -74,6 +75,8 @@ case "${1:-}" in
     shift; build; exec dotnet artifacts/bin/Datapath.Benchmarks/Release/net10.0/Datapath.Benchmarks.dll "$@" ;;
   bench-rings)
     shift; build; exec perf/ring-vs-dpdk.sh "$@" ;;
+  bench-vhost)
+    shift; build; exec perf/vhost-rate.sh "$@" ;;
 esac
 
 build

@@ -50,10 +50,23 @@ internal static unsafe class VhostDequeue
             uint len = chain.ReadableBytes - hdrSize;
             if (len > dataRoom) { q.PushUsed(chain.Id, 0); rt.DroppedOversize++; counters.Errors++; continue; }
 
-            VirtioNetHeader hdr = default;
-            VirtqScatter.ReadReadable(chainSegs, 0, (byte*)&hdr, hdrSize);
+            VirtioNetHeader hdr;
             var p = pkts[n++];
-            VirtqScatter.ReadReadable(chainSegs, hdrSize, p.Data, len);
+            // The common layout (virtio-user, Linux): header and frame in the first descriptor. One
+            // read of the 12-byte header (copied once: the peer may rewrite it) and one frame copy,
+            // instead of two calls through the segment walk. Readable segments come first (§2.7.4.2).
+            ref readonly var first = ref chainSegs[0];
+            if (hdrSize == VirtioNetHeader.Size && first.Length >= hdrSize + len)
+            {
+                hdr = Unsafe.ReadUnaligned<VirtioNetHeader>(first.Data);
+                Buffer.MemoryCopy(first.Data + hdrSize, p.Data, len, len);
+            }
+            else
+            {
+                hdr = default;
+                VirtqScatter.ReadReadable(chainSegs, 0, (byte*)&hdr, hdrSize);
+                VirtqScatter.ReadReadable(chainSegs, hdrSize, p.Data, len);
+            }
             p.SetLength((int)len);
             p.Port = portId;
             ApplyHeader(p, in hdr);

@@ -83,9 +83,19 @@ internal static unsafe class VhostEnqueue
 
             VirtioNetHeader hdr = default;
             hdr.NumBuffers = (ushort)chains;
-            var cursor = new WritableCursor(new ReadOnlySpan<VirtqSegment>(segBuf, segCount));
-            cursor.Write((byte*)&hdr, hdrSize);
-            for (var seg = p; !seg.IsNull; seg = seg.Next) cursor.Write(seg.Data, (uint)seg.DataLength);
+            if (hdrSize == VirtioNetHeader.Size && segBuf[0].Writable && segBuf[0].Length >= need && p.SegmentCount == 1)
+            {
+                // The common case: one single-segment frame into the first writable buffer — the
+                // header as one 12-byte store and one frame copy, without the cursor's walk.
+                Unsafe.WriteUnaligned(segBuf[0].Data, hdr);
+                Buffer.MemoryCopy(p.Data, segBuf[0].Data + hdrSize, segBuf[0].Length - hdrSize, (uint)p.DataLength);
+            }
+            else
+            {
+                var cursor = new WritableCursor(new ReadOnlySpan<VirtqSegment>(segBuf, segCount));
+                cursor.Write((byte*)&hdr, hdrSize);
+                for (var seg = p; !seg.IsNull; seg = seg.Next) cursor.Write(seg.Data, (uint)seg.DataLength);
+            }
 
             if (rt.Log is not null) LogFrame(rt, new ReadOnlySpan<VirtqSegment>(segBuf, segCount), need);
 
