@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Packet rate over vhost-user, Datapath's net_vhost beside DPDK's, in one run (issues 3 and 7).
 #
-#   perf/vhost-rate.sh [--runs N] [--window S] [--warmup S] [--sizes "64 1518"] [--scenarios "rx tx"] [--burst N] [--json]
+#   perf/vhost-rate.sh [--runs N] [--window S] [--warmup S] [--sizes "64 1518"] [--scenarios "rx tx utx urx"] [--burst N] [--json]
 #                      [--dll PATH]   (another build of datapath.dll, e.g. a copy from before a change)
 #   (./run.sh bench-vhost builds the Release engine first and passes its arguments here)
 #
 # Scenarios, each with DPDK's dpdk-testpmd (Debian dpdk-dev 22.11) as the peer:
 #   rx: DPDK virtio-user txonly -> vhost rxonly   vhost = DPDK net_vhost (baseline) | Datapath net_vhost
 #   tx: vhost txonly -> DPDK virtio-user rxonly   vhost = DPDK net_vhost (baseline) | Datapath net_vhost
+#   utx: virtio-user txonly -> DPDK vhost rxonly  virtio-user = DPDK's (baseline) | Datapath net_virtio_user
+#   urx: DPDK vhost txonly -> virtio-user rxonly  virtio-user = DPDK's (baseline) | Datapath net_virtio_user
 # The vhost side is always the vhost-user server (it creates the socket), the virtio-user side connects.
 # One forwarding lcore per process; the vhost process runs on CPU 1 (--lcores '0@1,1@1'), the
 # virtio-user process on CPU 0 ('0@0,1@0'): each main lcore shares its CPU with its own forwarding
@@ -38,7 +40,7 @@ while [ $# -gt 0 ]; do
     *) echo "vhost-rate: unknown option $1 (--help lists them)" >&2; exit 2 ;;
   esac
 done
-scenarios=${only:-"rx tx"}
+scenarios=${only:-"rx tx utx urx"}
 
 [ -f "$dll" ] || dotnet build Datapath.sln -c Release -v q -nologo >/dev/null
 command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd not found: apt-get install dpdk-dev" >&2; exit 1; }
@@ -140,18 +142,28 @@ datapath() { # name cpu vdev app-args...
 
 # One measurement: sets MPPS (not in a subshell: the processes it starts must be ours to clean up). scenario rx|tx, impl dpdk|ours, size.
 measure() {
-  local scen=$1 impl=$2 size=$3 sock="$work/vhost.sock" vmode umode rxside
-  if [ "$scen" = rx ]; then vmode=rxonly umode=txonly rxside=vhost; else vmode=txonly umode=rxonly rxside=virtio; fi
-  if [ "$impl" = dpdk ]; then
-    testpmd vhost "$vhost_cpu" "net_vhost0,iface=$sock,queues=1" --forward-mode="$vmode" --txpkts="$size" --auto-start
-    wait_for vhost 60 "a testpmd prompt" has_prompt vhost "testpmd> "
-  else
+  local scen=$1 impl=$2 size=$3 sock="$work/vhost.sock" vmode umode rxside swap
+  # rx/tx: the vhost back-end is swapped (DPDK's or ours); urx/utx: the virtio-user front-end is.
+  case $scen in
+    rx)  vmode=rxonly umode=txonly rxside=vhost  swap=vhost ;;
+    tx)  vmode=txonly umode=rxonly rxside=virtio swap=vhost ;;
+    utx) vmode=rxonly umode=txonly rxside=vhost  swap=virtio ;;
+    urx) vmode=txonly umode=rxonly rxside=virtio swap=virtio ;;
+    *) echo "vhost-rate: unknown scenario $scen (rx tx utx urx)" >&2; exit 2 ;;
+  esac
+  if [ "$impl" = ours ] && [ "$swap" = vhost ]; then
     datapath vhost "$vhost_cpu" "net_vhost0,iface=$sock,queues=1" --forward-mode="$vmode" --txpkts="$size" --auto-start
-    wait_for vhost 60 "a datapath prompt" has_prompt vhost "testpmd> "
+  else
+    testpmd vhost "$vhost_cpu" "net_vhost0,iface=$sock,queues=1" --forward-mode="$vmode" --txpkts="$size" --auto-start
   fi
+  wait_for vhost 60 "a prompt" has_prompt vhost "testpmd> "
   wait_for vhost 30 "the socket $sock" test -S "$sock"
-  testpmd virtio "$virtio_cpu" "net_virtio_user0,path=$sock,queues=1" --forward-mode="$umode" --txpkts="$size" --auto-start
-  wait_for virtio 60 "a testpmd prompt" has_prompt virtio "testpmd> "
+  if [ "$impl" = ours ] && [ "$swap" = virtio ]; then
+    datapath virtio "$virtio_cpu" "net_virtio_user0,path=$sock,queues=1" --forward-mode="$umode" --txpkts="$size" --auto-start
+  else
+    testpmd virtio "$virtio_cpu" "net_virtio_user0,path=$sock,queues=1" --forward-mode="$umode" --txpkts="$size" --auto-start
+  fi
+  wait_for virtio 60 "a prompt" has_prompt virtio "testpmd> "
   # traffic at the receiver, then the warm-up (JIT tiering, caches), then the window
   local i t0 n0
   for i in $(seq 60); do
@@ -202,7 +214,9 @@ awk -v json="$json" -v runs="$runs" -v window="$window" -v lb="$load_before" -v 
   function hi(s,   a, k) { k = sort(s, a); return a[k] }
   function name(scen, impl) {
     if (scen == "rx") return impl == "dpdk" ? "DPDK virtio-user txonly -> DPDK net_vhost rxonly" : "DPDK virtio-user txonly -> Datapath net_vhost rxonly"
-    return impl == "dpdk" ? "DPDK net_vhost txonly -> DPDK virtio-user rxonly" : "Datapath net_vhost txonly -> DPDK virtio-user rxonly"
+    if (scen == "tx") return impl == "dpdk" ? "DPDK net_vhost txonly -> DPDK virtio-user rxonly" : "Datapath net_vhost txonly -> DPDK virtio-user rxonly"
+    if (scen == "utx") return impl == "dpdk" ? "DPDK virtio-user txonly -> DPDK net_vhost rxonly" : "Datapath virtio-user txonly -> DPDK net_vhost rxonly"
+    return impl == "dpdk" ? "DPDK net_vhost txonly -> DPDK virtio-user rxonly" : "DPDK net_vhost txonly -> Datapath virtio-user rxonly"
   }
   function jlist(s,   a, k, i, r) { k = split(s, a, " "); r = ""; for (i = 1; i <= k; i++) r = r (i > 1 ? "," : "") a[i]; return "[" r "]" }
   END {
@@ -215,7 +229,7 @@ awk -v json="$json" -v runs="$runs" -v window="$window" -v lb="$load_before" -v 
         for (m = 1; m <= 2; m++) {
           impl = m == 1 ? "dpdk" : "ours"; s = v[order[i], impl]; med = median(s)
           printf "%s{\"scenario\":\"%s\",\"direction\":\"%s\",\"implementation\":\"%s\",\"frame_bytes\":%d,\"mpps_median\":%.4f,\"mpps_min\":%.4f,\"mpps_max\":%.4f,\"gbps_median\":%.3f,\"mpps_runs\":%s,\"ratio_to_dpdk\":%.3f}",
-            r++ ? "," : "", name(k[1], impl), k[1] == "rx" ? "vhost-rx" : "vhost-tx", impl == "dpdk" ? "dpdk" : "datapath", k[2],
+            r++ ? "," : "", name(k[1], impl), k[1] == "rx" ? "vhost-rx" : k[1] == "tx" ? "vhost-tx" : k[1] == "utx" ? "virtio-user-tx" : "virtio-user-rx", impl == "dpdk" ? "dpdk" : "datapath", k[2],
             med, lo(s), hi(s), med * k[2] * 8 / 1000, jlist(s), (dm > 0 ? med / dm : 0)
         }
       }
