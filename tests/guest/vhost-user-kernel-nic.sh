@@ -23,7 +23,7 @@ t "carrier=$(cat /sys/class/net/$IF/carrier)"
 st() { cat "/sys/class/net/$IF/statistics/$1"; }
 if [ "${WARMUP:-0}" -gt 0 ]; then
   # Behind a vIOMMU the backend's IOTLB starts cold: the first frames miss and are dropped.
-  python3 "$(dirname "$0")/rawframes.py" "$IF" "$WARMUP" "$RESULTS/warmup"
+  WINDOW=$((WARMUP + 1)) python3 "$(dirname "$0")/rawframes.py" "$IF" "$WARMUP" "$RESULTS/warmup"
   t "warm-up done: $(cat "$RESULTS/warmup" | tr '\n' ' ')"
 fi
 tx0=$(st tx_packets) rx0=$(st rx_packets)
