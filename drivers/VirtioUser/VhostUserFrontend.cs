@@ -23,6 +23,9 @@ public sealed class VhostUserFrontend : IDisposable
     /// <summary>Set once REPLY_ACK is negotiated (vhost-user.rst, "REPLY_ACK").</summary>
     public bool ReplyAck { get; set; }
 
+    /// <summary>CONFIGURE_MEM_SLOTS negotiated: memory goes as ADD_MEM_REG, one region at a time.</summary>
+    public bool MemSlots { get; set; }
+
     /// <summary>GET_FEATURES, GET_PROTOCOL_FEATURES, GET_QUEUE_NUM, GET_MAX_MEM_SLOTS: no payload, a u64 back.</summary>
     public ulong GetU64(VhostUserRequest request)
     {

@@ -10,8 +10,9 @@ namespace Datapath.Drivers.VirtioUser;
 /// </summary>
 public static class VirtioUserHandshake
 {
-    /// <summary>Protocol features we use: MQ (GET_QUEUE_NUM, per-ring enable) and REPLY_ACK.</summary>
-    public const VhostUserProtocolFeatures Supported = VhostUserProtocolFeatures.Mq | VhostUserProtocolFeatures.ReplyAck;
+    /// <summary>Protocol features we use: MQ (GET_QUEUE_NUM, per-ring enable), REPLY_ACK, CONFIGURE_MEM_SLOTS.</summary>
+    public const VhostUserProtocolFeatures Supported =
+        VhostUserProtocolFeatures.Mq | VhostUserProtocolFeatures.ReplyAck | VhostUserProtocolFeatures.ConfigureMemSlots;
 
     /// <summary>
     /// SET_OWNER, GET_FEATURES, and GET/SET_PROTOCOL_FEATURES when the backend speaks them; checks
@@ -29,6 +30,7 @@ public static class VirtioUserHandshake
             // REPLY_ACK applies only once negotiated: this request itself gets no ack.
             frontend.SetU64(VhostUserRequest.SetProtocolFeatures, (ulong)protocol);
             frontend.ReplyAck = protocol.HasFlag(VhostUserProtocolFeatures.ReplyAck);
+            frontend.MemSlots = protocol.HasFlag(VhostUserProtocolFeatures.ConfigureMemSlots);
         }
         if (pairs > 1)
         {
@@ -55,24 +57,36 @@ public static class VirtioUserHandshake
     /// </summary>
     public static unsafe void SendMemoryTable(VhostUserFrontend frontend, IReadOnlyList<HugepageRegion> regions)
     {
+        if (frontend.MemSlots)
+        {
+            // CONFIGURE_MEM_SLOTS (vhost-user.rst "Memory region slots"): one ADD_MEM_REG per region,
+            // up to what GET_MAX_MEM_SLOTS allows, instead of one table of at most 8.
+            ulong slots = frontend.GetU64(VhostUserRequest.GetMaxMemSlots);
+            if ((ulong)regions.Count > slots)
+                throw new VhostUserProtocolException($"{regions.Count} memory regions, the backend has {slots} slots");
+            foreach (var r in regions)
+                frontend.AddMemReg(Describe(r), r.Fd);
+            return;
+        }
         if (regions.Count > VhostUserLimits.MaxMemTableRegions)
             throw new VhostUserProtocolException($"{regions.Count} memory regions, SET_MEM_TABLE carries {VhostUserLimits.MaxMemTableRegions}");
         Span<MemoryRegionDescription> table = stackalloc MemoryRegionDescription[regions.Count];
         Span<int> fds = stackalloc int[regions.Count];
         for (int i = 0; i < regions.Count; i++)
         {
-            var r = regions[i];
-            table[i] = new MemoryRegionDescription
-            {
-                GuestPhysAddr = (ulong)r.Base,
-                MemorySize = r.Length,
-                UserspaceAddr = (ulong)r.Base,
-                MmapOffset = r.FdOffset,
-            };
-            fds[i] = r.Fd;
+            table[i] = Describe(regions[i]);
+            fds[i] = regions[i].Fd;
         }
         frontend.SetMemTable(table, fds);
     }
+
+    static unsafe MemoryRegionDescription Describe(HugepageRegion r) => new()
+    {
+        GuestPhysAddr = (ulong)r.Base,
+        MemorySize = r.Length,
+        UserspaceAddr = (ulong)r.Base,
+        MmapOffset = r.FdOffset,
+    };
 
     /// <summary>
     /// One ring: SET_VRING_CALL, NUM, BASE, ADDR, KICK. BASE is where the backend resumes

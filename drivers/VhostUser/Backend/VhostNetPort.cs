@@ -217,6 +217,7 @@ public sealed class VhostNetPort : Port
         stats.Add(new("vhost_connections", (ulong)Interlocked.Read(ref _connections)));
         stats.Add(new("vhost_disconnects", (ulong)Interlocked.Read(ref _disconnects)));
         stats.Add(new("vhost_protocol_errors", (ulong)Interlocked.Read(ref _protocolErrors)));
+        stats.Add(new("vhost_mem_regions_added", (ulong)(_session?.MemRegionsAdded ?? 0)));
         // Per vring (2q: the guest's rx, 2q+1: its tx): what the peer got wrong, counted, never fatal.
         foreach (var v in _vrings)
         {

@@ -51,6 +51,9 @@ public sealed partial class VhostUserSession
 
     int _logEventFd = -1;
 
+    /// <summary>ADD_MEM_REG requests taken (CONFIGURE_MEM_SLOTS front-ends), for xstats.</summary>
+    public long MemRegionsAdded { get; private set; }
+
     void SetFeatures(VhostUserMessage m)
     {
         ulong f = m.ReadU64();
@@ -109,6 +112,7 @@ public sealed partial class VhostUserSession
         if (_regions.Count >= _config.MaxMemSlots) throw new VhostUserProtocolException($"peer sent ADD_MEM_REG beyond {_config.MaxMemSlots} slots");
         var r = GuestMemoryTable.MapRegion(d, m.TakeFd(0), _regions);
         _regions.Add(r);
+        MemRegionsAdded++;
         _memory = GuestMemoryTable.From(_regions);
     }
 

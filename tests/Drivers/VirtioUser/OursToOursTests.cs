@@ -41,6 +41,8 @@ public unsafe class OursToOursTests
             Assert.True(VirtioUserRig.WaitUntil(() => vhost.Port.Link.Up), "vhost link never came up");
             Assert.Equal(args.Contains("packed_vq=1"), VirtioFeatures.Has(rig.Port.NegotiatedFeatures, VirtioFeatures.RingPacked));
             Assert.Equal(!args.Contains("mrg_rxbuf=0"), VirtioFeatures.Has(rig.Port.NegotiatedFeatures, VirtioFeatures.NetMrgRxbuf));
+            // Our back-end offers CONFIGURE_MEM_SLOTS, so our front-end sends its regions one ADD_MEM_REG each.
+            Assert.True(vhost.Port.ExtendedStats().Single(kv => kv.Key == "vhost_mem_regions_added").Value >= 2);
 
             const int PerQueue = 5000;
             var back = EchoAndCheck(rig, queues, PerQueue, length, dataRoom, 0);
