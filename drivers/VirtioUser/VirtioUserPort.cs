@@ -1,3 +1,4 @@
+using Datapath.Drivers.VirtioNet;
 using Datapath.Drivers.VhostUser;
 using Datapath.Engine.Logging;
 using Datapath.Engine.Net;
@@ -21,13 +22,13 @@ public sealed class VirtioUserPort : Port
     readonly VirtioUserArgs _args;
     readonly MemoryOptions _memory;
     PacketPool? _pool;
-    VirtioUserRings? _rings;
+    VirtqRings? _rings;
     MappedMemory? _mapped;
     VirtioUserConnection? _connection;
     ControlQueue? _controlQueue;
     ControlQueueEmulator? _controlEmulator;
     VhostUserFrontend? _frontend;              // the backend being set up (control thread only)
-    VirtioUserQueue[] _all = [];
+    VirtioNetQueue[] _all = [];
     volatile SplitRxQueue[]? _rx;
     volatile SplitTxQueue[]? _tx;
     volatile bool _linkUp;
@@ -76,7 +77,7 @@ public sealed class VirtioUserPort : Port
 
     protected override unsafe void OnStart()
     {
-        _rings = new VirtioUserRings(Name, 2 * _pairs, _args.QueueSize, _args.ControlQueue ? ControlQueueSize : 0, _memory);
+        _rings = new VirtqRings(Name, 2 * _pairs, _args.QueueSize, _args.ControlQueue ? ControlQueueSize : 0, _memory);
         _mapped = new MappedMemory([((ulong)_rings.Region.Base, _rings.Region.Length), ((ulong)_pool!.Region.Base, _pool.Region.Length)]);
         _connection = new VirtioUserConnection(_args.Path, _args.Server, Name, Connect, Disconnected, StopBackend);
         try { _connection.Start(TimeSpan.FromSeconds(5)); }
@@ -169,13 +170,13 @@ public sealed class VirtioUserPort : Port
         bool mergeable = Virtio.VirtioFeatures.Has(_features, Virtio.VirtioFeatures.NetMrgRxbuf);
         var rx = new SplitRxQueue[_pairs];
         var tx = new SplitTxQueue[_pairs];
-        var all = new List<VirtioUserQueue>();
+        var all = new List<VirtioNetQueue>();
         for (int p = 0; p < _pairs; p++)
         {
             rx[p] = mergeable
                 ? new SplitMergeableRxQueue((uint)(2 * p), _rings!.Split(2 * p), inOrder, _pool!, Id)
                 : new SplitRxQueue((uint)(2 * p), _rings!.Split(2 * p), inOrder, _pool!, Id);
-            tx[p] = new SplitTxQueue((uint)(2 * p + 1), _rings.Split(2 * p + 1), inOrder, _mapped!, _rings.ZeroHeader);
+            tx[p] = new SplitTxQueue((uint)(2 * p + 1), _rings.Split(2 * p + 1), inOrder, _mapped!, (ulong)_rings.ZeroHeader);
             all.Add(rx[p]);
             all.Add(tx[p]);
         }

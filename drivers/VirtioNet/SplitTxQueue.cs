@@ -3,7 +3,7 @@ using Datapath.Drivers.Virtio;
 using Datapath.Engine.Packets;
 using Datapath.Engine.Ports;
 
-namespace Datapath.Drivers.VirtioUser;
+namespace Datapath.Drivers.VirtioNet;
 
 /// <summary>
 /// A split transmit queue (virtio 1.2 §5.1.6.2): each packet is one chain, one device-readable
@@ -13,7 +13,7 @@ namespace Datapath.Drivers.VirtioUser;
 /// each burst and their packets freed in bulk. One kick at most per burst, and none when the backend
 /// set VIRTQ_USED_F_NO_NOTIFY (§2.7.10). Single lcore; no allocation, lock or exception per packet.
 /// </summary>
-public sealed unsafe class SplitTxQueue : VirtioUserQueue
+public sealed unsafe class SplitTxQueue : VirtioNetQueue
 {
     public const int MaxBurst = 64;
     /// <summary>Segments per packet we chain (plus the header descriptor).</summary>
@@ -29,14 +29,15 @@ public sealed unsafe class SplitTxQueue : VirtioUserQueue
     /// <summary>Packets with a segment outside the memory table, or too many segments: freed, not sent.</summary>
     public ulong Unsendable;
 
-    public SplitTxQueue(uint vringIndex, SplitRing ring, bool inOrder, MappedMemory memory, byte* zeroHeader)
-        : base(vringIndex, ring.Size)
+    /// <param name="zeroHeader">The constant zero header as the device addresses it (VA or IOVA, as <paramref name="addressing"/> says).</param>
+    public SplitTxQueue(uint vringIndex, SplitRing ring, bool inOrder, MappedMemory memory, ulong zeroHeader, QueueAddressing addressing = default)
+        : base(vringIndex, ring.Size, addressing)
     {
         _ring = ring;
         _driver = new SplitVirtqueueDriver(ring, eventIdx: false, inOrder);
         _driver.DisableUsedNotifications();
         _memory = memory;
-        _zeroHeader = (ulong)zeroHeader;
+        _zeroHeader = zeroHeader;
         _inRing = new nint[ring.Size];
     }
 
@@ -74,15 +75,15 @@ public sealed unsafe class SplitTxQueue : VirtioUserQueue
             {
                 byte* h = p.Prepend(HeaderSize);
                 *(VirtioNetHeader*)h = default;
-                chain[k++] = VirtqBuffer.Readable((ulong)h, (uint)p.DataLength);
+                chain[k++] = VirtqBuffer.Readable(UseIova ? p.DataIova : (ulong)h, (uint)p.DataLength);
             }
             else
             {
                 chain[k++] = VirtqBuffer.Readable(_zeroHeader, HeaderSize);
-                chain[k++] = VirtqBuffer.Readable((ulong)p.Data, (uint)p.DataLength);
+                chain[k++] = VirtqBuffer.Readable(UseIova ? p.DataIova : (ulong)p.Data, (uint)p.DataLength);
             }
             for (var s = p.Next; !s.IsNull; s = s.Next)
-                chain[k++] = VirtqBuffer.Readable((ulong)s.Data, (uint)s.DataLength);
+                chain[k++] = VirtqBuffer.Readable(UseIova ? s.DataIova : (ulong)s.Data, (uint)s.DataLength);
             if (!_driver.TryAdd(chain[..k], p.Address, out ushort head))
             {
                 if (inPlace) p.Adjust(HeaderSize);
