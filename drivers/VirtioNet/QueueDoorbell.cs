@@ -40,8 +40,17 @@ public sealed class EventFdDoorbell : QueueDoorbell
 /// <summary>
 /// virtio-pci (virtio 1.2 §4.1.5.2): the driver writes the queue's index (16 bits) to the queue's
 /// notify address, cap.offset + queue_notify_off × notify_off_multiplier inside the notify BAR.
+/// It stays silent until armed: §3.1.1 forbids notifying before DRIVER_OK, and rx queues fill their
+/// rings (and would kick) while they are built.
 /// </summary>
 public sealed unsafe class MmioDoorbell(ushort* address, ushort queueIndex) : QueueDoorbell
 {
-    public override void Ring() => Volatile.Write(ref *address, queueIndex);
+    bool _armed;
+
+    public void Arm() => _armed = true;
+
+    public override void Ring()
+    {
+        if (_armed) Volatile.Write(ref *address, queueIndex);
+    }
 }
