@@ -2,6 +2,7 @@
 # Datapath: ./run.sh [EAL options] [-- application options]   runs the engine (builds it first)
 #           ./run.sh test [filter]                             runs every test
 #           ./run.sh bench-micro [BenchmarkDotNet args]          runs the micro-benchmarks
+#           ./run.sh bind --status | <BDF>... <driver> | -u <BDF>  binds PCI devices (dpdk-devbind)
 #           ./run.sh bench-rings                               our rings beside DPDK's ring_perf_autotest
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -18,6 +19,7 @@ usage() {
 ./run.sh                                           the default: two ring ports wired back to back in one
                                                    engine, io forwarding, one burst sent first, stats every second
 ./run.sh test [filter] | bench-micro | bench-rings
+./run.sh bind --status | bind <BDF> vfio-pci | bind -u <BDF>   (un)bind PCI devices, like dpdk-devbind
 
 The command line is dpdk-testpmd's: EAL options (lcores, devices, memory), then --, then the
 application's (-i, --forward-mode, --stats-period ...). -a before -- allows a PCI device; after --
@@ -64,6 +66,8 @@ case "${1:-}" in
     usage; echo; build; exec dotnet artifacts/bin/Datapath.App/Release/net10.0/datapath.dll --help ;;
   test)
     shift; exec tests/run-tests.sh "$@" ;;
+  bind)
+    shift; exec drivers/Vfio/devbind.sh "$@" ;;
   bench-micro)
     shift; build; exec dotnet artifacts/bin/Datapath.Benchmarks/Release/net10.0/Datapath.Benchmarks.dll "$@" ;;
   bench-rings)
