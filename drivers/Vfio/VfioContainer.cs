@@ -71,7 +71,12 @@ public sealed unsafe class VfioContainer : IDisposable
             Size = size,
         };
         if (Libc.Ioctl(_fd, VfioUapi.IommuMapDma, &map) < 0)
-            throw new SystemCallException("ioctl VFIO_IOMMU_MAP_DMA", Marshal.GetLastPInvokeError(), $"iova 0x{iova:x}, {size} B");
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Libc.EINVAL)
+                throw new VfioException($"VFIO_IOMMU_MAP_DMA refused IOVA 0x{iova:x} (+{size} B): the IOMMU's address width is too small for IOVA = VA (a QEMU guest needs intel-iommu aw-bits=48)");
+            throw new SystemCallException("ioctl VFIO_IOMMU_MAP_DMA", errno, $"iova 0x{iova:x}, {size} B");
+        }
         _mapped.Add((iova, size));
     }
 
