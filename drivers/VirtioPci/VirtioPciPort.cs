@@ -91,7 +91,7 @@ public sealed unsafe class VirtioPciPort : Port
         catch (Exception e) when (e is VfioException or VirtioPciException or HugepageException)
         {
             Teardown();
-            throw new PortConfigException($"{Name}: {e.Message}");
+            throw new PortConfigException(e.Message.StartsWith(Name, StringComparison.Ordinal) ? e.Message : $"{Name}: {e.Message}");
         }
         catch
         {
