@@ -52,7 +52,12 @@ Topologies, with examples:
     Two processes over a socket: datapath as the vhost backend, dpdk-testpmd (or a second datapath) as virtio-user:
       ./run.sh -l 0-1 --file-prefix a --vdev 'net_vhost0,iface=/tmp/vu.sock' -- -i
       dpdk-testpmd -l 2-3 --no-pci --file-prefix b --vdev 'net_virtio_user0,path=/tmp/vu.sock' -- -i
-    A PCI device bound to vfio-pci:  ./run.sh -l 0-1 -a 0000:00:04.0 -- -i
+    A virtio-net PCI device (net_virtio) through VFIO: bind it, then allow it with -a.
+      ./run.sh bind --status                      what is bound where, and the IOMMU groups
+      ./run.sh bind 0000:00:04.0 vfio-pci         every device of its IOMMU group must be on vfio-pci
+      ./run.sh -l 0-1 -a 0000:00:04.0 -- -i       with an IOMMU: type1, IOVA = VA
+      ./run.sh -l 0-1 -a 0000:00:04.0 --iova-mode pa -- -i
+                                                  vfio-noiommu (UNSAFE: no DMA protection): physical addresses, as root
 
 Memory: hugepages by default (run as root once, or: echo 512 > /proc/sys/vm/nr_hugepages);
 --no-huge runs on locked 4 KiB pages; --iova-mode pa is for vfio-noiommu only.
