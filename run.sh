@@ -2,6 +2,7 @@
 # Datapath: ./run.sh [EAL options] [-- application options]   runs the engine (builds it first)
 #           ./run.sh test [filter]                             runs every test
 #           ./run.sh bench-micro [BenchmarkDotNet args]          runs the micro-benchmarks
+#           ./run.sh bind --status | <BDF>... <driver> | -u <BDF>  binds PCI devices (dpdk-devbind)
 #           ./run.sh bench-rings                               our rings beside DPDK's ring_perf_autotest
 #           ./run.sh bench-vhost [--runs N] [--json]           net_vhost packet rate beside DPDK's (perf/vhost-rate.sh)
 set -euo pipefail
@@ -21,6 +22,7 @@ usage() {
                                                    first, stats every second (every packet crosses two virtio
                                                    implementations of ours, each way)
 ./run.sh test [filter] | bench-micro | bench-rings | bench-vhost [--runs N] [--json] [--help]
+./run.sh bind --status | bind <BDF> vfio-pci | bind -u <BDF>   (un)bind PCI devices, like dpdk-devbind
 
 The command line is dpdk-testpmd's: EAL options (lcores, devices, memory), then --, then the
 application's (-i, --forward-mode, --stats-period ...). -a before -- allows a PCI device; after --
@@ -57,7 +59,12 @@ Topologies, with examples:
     Two processes over a socket: datapath as the vhost backend, dpdk-testpmd (or a second datapath) as virtio-user:
       ./run.sh -l 0-1 --file-prefix a --vdev 'net_vhost0,iface=/tmp/vu.sock' -- -i
       dpdk-testpmd -l 2-3 --no-pci --file-prefix b --vdev 'net_virtio_user0,path=/tmp/vu.sock' -- -i
-  Coming with the VFIO driver: a PCI device bound to vfio-pci:  ./run.sh -l 0-1 -a 0000:00:04.0 -- -i
+    A virtio-net PCI device (net_virtio) through VFIO: bind it, then allow it with -a.
+      ./run.sh bind --status                      what is bound where, and the IOMMU groups
+      ./run.sh bind 0000:00:04.0 vfio-pci         every device of its IOMMU group must be on vfio-pci
+      ./run.sh -l 0-1 -a 0000:00:04.0 -- -i       with an IOMMU: type1, IOVA = VA
+      ./run.sh -l 0-1 -a 0000:00:04.0 --iova-mode pa -- -i
+                                                  vfio-noiommu (UNSAFE: no DMA protection): physical addresses, as root
 
 Memory: hugepages by default (run as root once, or: echo 512 > /proc/sys/vm/nr_hugepages);
 --no-huge runs on locked 4 KiB pages; --iova-mode pa is for vfio-noiommu only.
@@ -71,6 +78,8 @@ case "${1:-}" in
     usage; echo; build; exec dotnet artifacts/bin/Datapath.App/Release/net10.0/datapath.dll --help ;;
   test)
     shift; exec tests/run-tests.sh "$@" ;;
+  bind)
+    shift; exec drivers/Vfio/devbind.sh "$@" ;;
   bench-micro)
     shift; build; exec dotnet artifacts/bin/Datapath.Benchmarks/Release/net10.0/Datapath.Benchmarks.dll "$@" ;;
   bench-rings)

@@ -12,6 +12,7 @@ public static class DriverCatalog
         registry.Register(Ring.RingPort.Driver);
         registry.Register(VhostUser.Backend.VhostNetPort.Driver);
         registry.Register(VirtioUser.VirtioUserPort.Driver);
+        registry.Register(VirtioPci.VirtioPciPort.Driver);
         return registry;
     }
 }

@@ -1,3 +1,4 @@
+using Datapath.Drivers.VirtioNet;
 using Datapath.Drivers.VhostUser;
 using Datapath.Drivers.Virtio;
 using Datapath.Hugepages;
@@ -92,7 +93,7 @@ public static class VirtioUserHandshake
     /// One ring: SET_VRING_CALL, NUM, BASE, ADDR, KICK. BASE is where the backend resumes
     /// (0 on a fresh ring, used->idx after a backend restart).
     /// </summary>
-    public static void SetUpVring(VhostUserFrontend frontend, VirtioUserQueue q)
+    public static void SetUpVring(VhostUserFrontend frontend, VirtioNetQueue q)
     {
         frontend.SetVringFd(VhostUserRequest.SetVringCall, q.VringIndex, q.CallFd);
         frontend.SetVringState(VhostUserRequest.SetVringNum, q.VringIndex, (uint)q.Size);

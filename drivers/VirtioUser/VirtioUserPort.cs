@@ -1,3 +1,4 @@
+using Datapath.Drivers.VirtioNet;
 using Datapath.Drivers.VhostUser;
 using Datapath.Engine.Logging;
 using Datapath.Engine.Net;
@@ -21,15 +22,15 @@ public sealed class VirtioUserPort : Port
     readonly VirtioUserArgs _args;
     readonly MemoryOptions _memory;
     PacketPool? _pool;
-    VirtioUserRings? _rings;
+    VirtqRings? _rings;
     MappedMemory? _mapped;
     VirtioUserConnection? _connection;
     ControlQueue? _controlQueue;
     ControlQueueEmulator? _controlEmulator;
     VhostUserFrontend? _frontend;              // the backend being set up (control thread only)
-    VirtioUserQueue[] _all = [];
-    volatile VirtioUserRxQueue[]? _rx;
-    volatile VirtioUserTxQueue[]? _tx;
+    VirtioNetQueue[] _all = [];
+    volatile VirtioNetRxQueue[]? _rx;
+    volatile VirtioNetTxQueue[]? _tx;
     volatile bool _linkUp;
     ulong _features;                           // negotiated at the first handshake; later backends must offer them
     bool _protocolFeatures;
@@ -76,7 +77,7 @@ public sealed class VirtioUserPort : Port
 
     protected override unsafe void OnStart()
     {
-        _rings = new VirtioUserRings(Name, 2 * _pairs, _args.QueueSize, _args.ControlQueue ? ControlQueueSize : 0, _memory);
+        _rings = new VirtqRings(Name, 2 * _pairs, _args.QueueSize, _args.ControlQueue ? ControlQueueSize : 0, _memory);
         _mapped = new MappedMemory([((ulong)_rings.Region.Base, _rings.Region.Length), ((ulong)_pool!.Region.Base, _pool.Region.Length)]);
         _connection = new VirtioUserConnection(_args.Path, _args.Server, Name, Connect, Disconnected, StopBackend);
         try { _connection.Start(TimeSpan.FromSeconds(5)); }
@@ -168,9 +169,9 @@ public sealed class VirtioUserPort : Port
         bool inOrder = Virtio.VirtioFeatures.Has(_features, Virtio.VirtioFeatures.InOrder);
         bool mergeable = Virtio.VirtioFeatures.Has(_features, Virtio.VirtioFeatures.NetMrgRxbuf);
         bool packed = Virtio.VirtioFeatures.Has(_features, Virtio.VirtioFeatures.RingPacked);
-        var rx = new VirtioUserRxQueue[_pairs];
-        var tx = new VirtioUserTxQueue[_pairs];
-        var all = new List<VirtioUserQueue>();
+        var rx = new VirtioNetRxQueue[_pairs];
+        var tx = new VirtioNetTxQueue[_pairs];
+        var all = new List<VirtioNetQueue>();
         for (int p = 0; p < _pairs; p++)
         {
             uint rxIndex = (uint)(2 * p), txIndex = (uint)(2 * p + 1);
@@ -183,8 +184,8 @@ public sealed class VirtioUserPort : Port
                 (false, false) => new SplitRxQueue(rxIndex, r.Split(2 * p), inOrder, _pool!, Id),
             };
             tx[p] = packed
-                ? new PackedTxQueue(txIndex, r.Packed(2 * p + 1), inOrder, _mapped!, r.ZeroHeader)
-                : new SplitTxQueue(txIndex, r.Split(2 * p + 1), inOrder, _mapped!, r.ZeroHeader);
+                ? new PackedTxQueue(txIndex, r.Packed(2 * p + 1), inOrder, _mapped!, (ulong)r.ZeroHeader)
+                : new SplitTxQueue(txIndex, r.Split(2 * p + 1), inOrder, _mapped!, (ulong)r.ZeroHeader);
             all.Add(rx[p]);
             all.Add(tx[p]);
         }

@@ -166,7 +166,9 @@ public sealed class QemuGuest : IDisposable
         string nicOpts = "";
         if (o.Iommu)
         {
-            args.AddRange(["-machine", "q35,kernel-irqchip=split", "-device", "intel-iommu,intremap=on,caching-mode=on,device-iotlb=on"]);
+            // aw-bits=48: IOVA = VA needs the user-space half of a 48-bit address space (QEMU's
+            // default of 39 bits refuses VFIO_IOMMU_MAP_DMA at 0x7f… with EINVAL).
+            args.AddRange(["-machine", "q35,kernel-irqchip=split", "-device", "intel-iommu,intremap=on,caching-mode=on,device-iotlb=on,aw-bits=48"]);
             nicOpts = ",disable-legacy=on,iommu_platform=on,ats=on";
             append += " intel_iommu=on iommu=pt";
         }

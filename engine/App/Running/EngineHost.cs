@@ -27,8 +27,6 @@ public sealed class EngineHost : IDisposable
         var eal = cmd.Eal;
         var app = cmd.App;
         Memory = eal.Memory;
-        if (eal.AllowedPci.Count > 0)
-            throw new UsageException($"-a {eal.AllowedPci[0]}: PCI devices need the VFIO driver, not built yet; use --vdev devices");
 
         var map = eal.LcoresMap is not null ? LcoreMap.FromLcoresOption(eal.LcoresMap)
             : LcoreMap.FromCoreList(eal.CoreList ?? DefaultCoreList());
@@ -36,6 +34,8 @@ public sealed class EngineHost : IDisposable
 
         var registry = DriverCatalog.CreateRegistry();
         var context = new DriverContext(Memory, Ports);
+        // DPDK numbers PCI ports before virtual devices.
+        foreach (string pci in eal.AllowedPci) Ports.Add(registry.CreatePci(pci, context));
         foreach (string vdev in eal.Vdevs) Ports.Add(registry.Create(vdev, context));
 
         int mbufs = app.TotalMbufs > 0 ? app.TotalMbufs : DefaultMbufs(Math.Max(1, Ports.Count), app);

@@ -3,42 +3,45 @@ using Datapath.Drivers.Virtio;
 using Datapath.Engine.Packets;
 using Datapath.Engine.Ports;
 
-namespace Datapath.Drivers.VirtioUser;
+namespace Datapath.Drivers.VirtioNet;
 
 /// <summary>
-/// A split transmit queue (virtio 1.2 §5.1.6.2): each packet is one chain, one device-readable
+/// A packed transmit queue (virtio 1.2 §2.8, §5.1.6.2), as <see cref="SplitTxQueue"/> on a
+/// <see cref="PackedVirtqueueDriver"/>: each packet is one chain, one device-readable
 /// descriptor per segment, the 12-byte virtio-net header prepended in the first segment's headroom
 /// (or, for a shared or headroom-less packet, a separate descriptor pointing at a constant zero
 /// header: we offload nothing, so every header is zeros). Used chains are reclaimed at the start of
 /// each burst and their packets freed in bulk. One kick at most per burst, and none when the backend
-/// set VIRTQ_USED_F_NO_NOTIFY (§2.7.10). Single lcore; no allocation, lock or exception per packet.
+/// set RING_EVENT_FLAGS_DISABLE (§2.8.10). Single lcore; no allocation, lock or exception per packet.
 /// </summary>
-public sealed unsafe class SplitTxQueue : VirtioUserTxQueue
+public sealed unsafe class PackedTxQueue : VirtioNetTxQueue
 {
     public const int MaxBurst = 64;
     const int HeaderSize = VirtioNetHeader.Size;
 
-    readonly SplitVirtqueueDriver _driver;
-    readonly SplitRing _ring;
+    readonly PackedVirtqueueDriver _driver;
+    readonly PackedRing _ring;
     readonly MappedMemory _memory;
     readonly ulong _zeroHeader;
     readonly nint[] _inRing;
 
-    public SplitTxQueue(uint vringIndex, SplitRing ring, bool inOrder, MappedMemory memory, byte* zeroHeader)
-        : base(vringIndex, ring.Size)
+    /// <param name="zeroHeader">The constant zero header as the device addresses it (VA or IOVA, as <paramref name="addressing"/> says).</param>
+    public PackedTxQueue(uint vringIndex, PackedRing ring, bool inOrder, MappedMemory memory, ulong zeroHeader, QueueAddressing addressing = default)
+        : base(vringIndex, ring.Size, addressing)
     {
         _ring = ring;
-        _driver = new SplitVirtqueueDriver(ring, eventIdx: false, inOrder);
+        _driver = new PackedVirtqueueDriver(ring, eventIdx: false, inOrder);
         _driver.DisableUsedNotifications();
         _memory = memory;
-        _zeroHeader = (ulong)zeroHeader;
+        _zeroHeader = zeroHeader;
         _inRing = new nint[ring.Size];
     }
 
     public override ulong DescAddress => (ulong)_ring.Desc;
-    public override ulong AvailAddress => (ulong)_ring.Avail;
-    public override ulong UsedAddress => (ulong)_ring.Used;
-    public override uint ResumeBase() => Volatile.Read(ref *_ring.UsedIdx);
+    // vhost-user.rst, "Vring address description": a packed ring's event areas in avail and used.
+    public override ulong AvailAddress => (ulong)_ring.DriverEvent;
+    public override ulong UsedAddress => (ulong)_ring.DeviceEvent;
+    public override uint ResumeBase() => _driver.ResumeBase();
     public override ulong HostileValues => _driver.Errors.Total;
 
     [SkipLocalsInit]
@@ -69,21 +72,21 @@ public sealed unsafe class SplitTxQueue : VirtioUserTxQueue
             {
                 byte* h = p.Prepend(HeaderSize);
                 *(VirtioNetHeader*)h = default;
-                chain[k++] = VirtqBuffer.Readable((ulong)h, (uint)p.DataLength);
+                chain[k++] = VirtqBuffer.Readable(UseIova ? p.DataIova : (ulong)h, (uint)p.DataLength);
             }
             else
             {
                 chain[k++] = VirtqBuffer.Readable(_zeroHeader, HeaderSize);
-                chain[k++] = VirtqBuffer.Readable((ulong)p.Data, (uint)p.DataLength);
+                chain[k++] = VirtqBuffer.Readable(UseIova ? p.DataIova : (ulong)p.Data, (uint)p.DataLength);
             }
             for (var s = p.Next; !s.IsNull; s = s.Next)
-                chain[k++] = VirtqBuffer.Readable((ulong)s.Data, (uint)s.DataLength);
-            if (!_driver.TryAdd(chain[..k], p.Address, out ushort head))
+                chain[k++] = VirtqBuffer.Readable(UseIova ? s.DataIova : (ulong)s.Data, (uint)s.DataLength);
+            if (!_driver.TryAdd(chain[..k], p.Address, out ushort id))
             {
                 if (inPlace) p.Adjust(HeaderSize);
                 break;
             }
-            _inRing[head] = p.Address;
+            _inRing[id] = p.Address;
             bytes += (ulong)length;
             queued++;
         }

@@ -1,29 +1,34 @@
-using Datapath.Hugepages.Native;
-
-namespace Datapath.Drivers.VirtioUser;
+namespace Datapath.Drivers.VirtioNet;
 
 /// <summary>
-/// What the control plane needs from one virtqueue, whatever its format (split or packed):
-/// its vring index, size and addresses for SET_VRING_NUM/ADDR, its doorbells for SET_VRING_KICK/CALL,
-/// the index to resume at after the backend restarts, and its counters.
+/// One virtio-net virtqueue on the driver side, whatever the transport: vhost-user (virtio-user, the
+/// doorbell an eventfd, descriptors holding our virtual addresses) or virtio-pci (a notify register,
+/// descriptors holding IOVAs). The control plane reads its vring index, size and ring addresses, the
+/// index to resume at after a backend restart, and its counters.
 /// </summary>
-public abstract unsafe class VirtioUserQueue : IDisposable
+public abstract unsafe class VirtioNetQueue : IDisposable
 {
-    protected VirtioUserQueue(uint vringIndex, int size)
+    protected VirtioNetQueue(uint vringIndex, int size, QueueAddressing addressing)
     {
         VringIndex = vringIndex;
         Size = size;
-        // vhost-user.rst, "SET_VRING_KICK / SET_VRING_CALL": eventfds; ours are non-blocking so a
-        // kick never waits and a call is never read (we poll).
-        KickFd = SystemCallException.Check(Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK), "eventfd", "kick");
-        CallFd = SystemCallException.Check(Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK), "eventfd", "call");
+        Doorbell = addressing.Doorbell ?? new EventFdDoorbell();
+        UseIova = addressing.UseIova;
     }
+
+    /// <summary>How the device is told to look at the ring.</summary>
+    public QueueDoorbell Doorbell { get; }
+
+    /// <summary>Descriptors carry packet IOVAs (a PCI device) rather than virtual addresses (vhost-user memory table).</summary>
+    protected readonly bool UseIova;
+
+    /// <summary>The eventfds of a vhost-user queue (SET_VRING_KICK/CALL); -1 for other transports.</summary>
+    public int KickFd => (Doorbell as EventFdDoorbell)?.KickFd ?? -1;
+    public int CallFd => (Doorbell as EventFdDoorbell)?.CallFd ?? -1;
 
     /// <summary>vhost-user vring index: rx of pair q is 2q, tx is 2q+1 (virtio 1.2 §5.1.2), control last.</summary>
     public uint VringIndex { get; }
     public int Size { get; }
-    public int KickFd { get; }
-    public int CallFd { get; }
 
     /// <summary>Front-end virtual addresses of the ring parts (SET_VRING_ADDR).</summary>
     public abstract ulong DescAddress { get; }
@@ -39,14 +44,14 @@ public abstract unsafe class VirtioUserQueue : IDisposable
     /// </summary>
     public abstract uint ResumeBase();
 
-    /// <summary>Available-buffer notification (virtio 1.2 §2.7.13.4): one eventfd write.</summary>
+    /// <summary>Available-buffer notifications sent (virtio 1.2 §2.7.13.4).</summary>
     public ulong Kicks;
     /// <summary>Values from the backend that we refused (bad ids, lengths, headers), each counted and dropped.</summary>
     public abstract ulong HostileValues { get; }
 
     protected void Kick()
     {
-        Libc.EventFdSignal(KickFd);
+        Doorbell.Ring();
         Kicks++;
     }
 
@@ -59,8 +64,16 @@ public abstract unsafe class VirtioUserQueue : IDisposable
     public void Dispose()
     {
         Release();
-        Libc.Close(KickFd);
-        Libc.Close(CallFd);
+        Doorbell.Dispose();
         GC.SuppressFinalize(this);
     }
+}
+
+/// <summary>
+/// What a queue needs from its transport: the doorbell (null: make vhost-user eventfds) and whether
+/// descriptors carry IOVAs. <see cref="VhostUser"/> is the default.
+/// </summary>
+public readonly record struct QueueAddressing(QueueDoorbell? Doorbell, bool UseIova)
+{
+    public static QueueAddressing VhostUser => default;
 }

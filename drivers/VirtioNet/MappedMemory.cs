@@ -1,4 +1,4 @@
-namespace Datapath.Drivers.VirtioUser;
+namespace Datapath.Drivers.VirtioNet;
 
 /// <summary>
 /// The regions in the backend's memory table (vhost-user.rst, SET_MEM_TABLE): guest physical address

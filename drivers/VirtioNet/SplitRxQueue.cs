@@ -3,7 +3,7 @@ using Datapath.Drivers.Virtio;
 using Datapath.Engine.Packets;
 using Datapath.Engine.Ports;
 
-namespace Datapath.Drivers.VirtioUser;
+namespace Datapath.Drivers.VirtioNet;
 
 /// <summary>
 /// A split receive queue (virtio 1.2 §5.1.6.3): the ring is kept full of pool buffers, each offered
@@ -12,7 +12,7 @@ namespace Datapath.Drivers.VirtioUser;
 /// This class is the one-buffer-per-packet path (no MRG_RXBUF); <see cref="SplitMergeableRxQueue"/>
 /// chains buffers. Single lcore; no allocation, lock or exception per packet.
 /// </summary>
-public unsafe class SplitRxQueue : VirtioUserRxQueue
+public unsafe class SplitRxQueue : VirtioNetRxQueue
 {
     public const int MaxBurst = 64;
     protected const int HeaderSize = VirtioNetHeader.Size;
@@ -30,8 +30,8 @@ public unsafe class SplitRxQueue : VirtioUserRxQueue
     /// <summary>Mergeable: num_buffers of 0 or more than the ring holds.</summary>
     protected ulong BadNumBuffers;
 
-    public SplitRxQueue(uint vringIndex, SplitRing ring, bool inOrder, PacketPool pool, ushort portId)
-        : base(vringIndex, ring.Size)
+    public SplitRxQueue(uint vringIndex, SplitRing ring, bool inOrder, PacketPool pool, ushort portId, QueueAddressing addressing = default)
+        : base(vringIndex, ring.Size, addressing)
     {
         _ring = ring;
         Driver = new SplitVirtqueueDriver(ring, eventIdx: false, inOrder);
@@ -108,7 +108,8 @@ public unsafe class SplitRxQueue : VirtioUserRxQueue
             }
             foreach (var p in batch)
             {
-                var buffer = VirtqBuffer.Writable((ulong)(p.Data - HeaderSize), (uint)(p.Tailroom + HeaderSize));
+                ulong at = UseIova ? p.DataIova - HeaderSize : (ulong)(p.Data - HeaderSize);
+                var buffer = VirtqBuffer.Writable(at, (uint)(p.Tailroom + HeaderSize));
                 Driver.TryAdd(new ReadOnlySpan<VirtqBuffer>(in buffer), p.Address, out ushort head);
                 _inRing[head] = p.Address;
             }

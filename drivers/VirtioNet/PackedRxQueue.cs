@@ -3,7 +3,7 @@ using Datapath.Drivers.Virtio;
 using Datapath.Engine.Packets;
 using Datapath.Engine.Ports;
 
-namespace Datapath.Drivers.VirtioUser;
+namespace Datapath.Drivers.VirtioNet;
 
 /// <summary>
 /// A packed receive queue (virtio 1.2 §2.8, §5.1.6.3): as <see cref="SplitRxQueue"/>, on a
@@ -12,7 +12,7 @@ namespace Datapath.Drivers.VirtioUser;
 /// lands in the headroom). This class is the one-buffer-per-packet path; <see cref="PackedMergeableRxQueue"/>
 /// chains buffers. Single lcore; no allocation, lock or exception per packet.
 /// </summary>
-public unsafe class PackedRxQueue : VirtioUserRxQueue
+public unsafe class PackedRxQueue : VirtioNetRxQueue
 {
     public const int MaxBurst = 64;
     protected const int HeaderSize = VirtioNetHeader.Size;
@@ -29,8 +29,8 @@ public unsafe class PackedRxQueue : VirtioUserRxQueue
     /// <summary>Mergeable: num_buffers of 0 or more than the ring holds.</summary>
     protected ulong BadNumBuffers;
 
-    public PackedRxQueue(uint vringIndex, PackedRing ring, bool inOrder, PacketPool pool, ushort portId)
-        : base(vringIndex, ring.Size)
+    public PackedRxQueue(uint vringIndex, PackedRing ring, bool inOrder, PacketPool pool, ushort portId, QueueAddressing addressing = default)
+        : base(vringIndex, ring.Size, addressing)
     {
         _ring = ring;
         Driver = new PackedVirtqueueDriver(ring, eventIdx: false, inOrder);
@@ -102,7 +102,8 @@ public unsafe class PackedRxQueue : VirtioUserRxQueue
             }
             foreach (var p in batch)
             {
-                var buffer = VirtqBuffer.Writable((ulong)(p.Data - HeaderSize), (uint)(p.Tailroom + HeaderSize));
+                ulong at = UseIova ? p.DataIova - HeaderSize : (ulong)(p.Data - HeaderSize);
+                var buffer = VirtqBuffer.Writable(at, (uint)(p.Tailroom + HeaderSize));
                 Driver.TryAdd(new ReadOnlySpan<VirtqBuffer>(in buffer), p.Address, out ushort id);
                 _inRing[id] = p.Address;
             }

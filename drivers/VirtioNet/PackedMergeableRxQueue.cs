@@ -3,16 +3,17 @@ using Datapath.Drivers.Virtio;
 using Datapath.Engine.Packets;
 using Datapath.Engine.Ports;
 
-namespace Datapath.Drivers.VirtioUser;
+namespace Datapath.Drivers.VirtioNet;
 
 /// <summary>
-/// The MRG_RXBUF receive path (virtio 1.2 §5.1.6.3.2, §5.1.6.4.2): the first buffer of a frame holds
+/// The MRG_RXBUF receive path on a packed ring (virtio 1.2 §2.8, §5.1.6.3.2, §5.1.6.4.2): the first buffer of a frame holds
 /// the header, whose num_buffers says how many used buffers the frame spans; the others hold only
 /// frame bytes from their first byte. They become one chained packet. A frame whose buffers have
 /// not all been used yet waits here for the next burst.
 /// </summary>
-public sealed unsafe class SplitMergeableRxQueue(uint vringIndex, SplitRing ring, bool inOrder, PacketPool pool, ushort portId)
-    : SplitRxQueue(vringIndex, ring, inOrder, pool, portId)
+public sealed unsafe class PackedMergeableRxQueue(uint vringIndex, PackedRing ring, bool inOrder, PacketPool pool, ushort portId,
+    QueueAddressing addressing = default)
+    : PackedRxQueue(vringIndex, ring, inOrder, pool, portId, addressing)
 {
     Packet _head;        // the frame being assembled (null when none)
     Packet _tail;

@@ -1,14 +1,14 @@
 using Datapath.Drivers.Virtio;
 using Datapath.Hugepages;
 
-namespace Datapath.Drivers.VirtioUser;
+namespace Datapath.Drivers.VirtioNet;
 
 /// <summary>
 /// Our own hugepage region for the port's virtqueues: page 0 holds the constant zero tx header and
 /// the control queue's command buffers, then one page-aligned block per virtqueue. The region's fd
 /// goes into the backend's memory table beside the packet pool's.
 /// </summary>
-public sealed unsafe class VirtioUserRings : IDisposable
+public sealed unsafe class VirtqRings : IDisposable
 {
     const int Page = 4096;
     public const int ZeroHeaderOffset = 0;
@@ -21,7 +21,7 @@ public sealed unsafe class VirtioUserRings : IDisposable
     public int Queues { get; }
     public int ControlQueueSize { get; }
 
-    public VirtioUserRings(string name, int queues, int queueSize, int controlQueueSize, MemoryOptions memory)
+    public VirtqRings(string name, int queues, int queueSize, int controlQueueSize, MemoryOptions memory)
     {
         Queues = queues;
         QueueSize = queueSize;

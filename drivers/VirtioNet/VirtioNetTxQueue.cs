@@ -1,13 +1,14 @@
 using Datapath.Engine.Packets;
 using Datapath.Engine.Ports;
 
-namespace Datapath.Drivers.VirtioUser;
+namespace Datapath.Drivers.VirtioNet;
 
 /// <summary>
 /// A transmit virtqueue of either ring format (virtio 1.2 §5.1.6.2), chosen once by the port;
 /// one virtual call per burst.
 /// </summary>
-public abstract unsafe class VirtioUserTxQueue(uint vringIndex, int size) : VirtioUserQueue(vringIndex, size)
+public abstract unsafe class VirtioNetTxQueue(uint vringIndex, int size, QueueAddressing addressing)
+    : VirtioNetQueue(vringIndex, size, addressing)
 {
     /// <summary>Segments per packet we chain (plus the header descriptor).</summary>
     public const int MaxSegments = 32;
