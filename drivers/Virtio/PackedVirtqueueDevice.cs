@@ -67,7 +67,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
     public ushort LastAvailIndex => (ushort)_nextAvail;
     public bool AvailWrapCounter => _availWrap;
     /// <summary>The GET_VRING_BASE value (<see cref="PackedVringBase.Encode"/>).</summary>
-    public uint VringBase => PackedVringBase.Encode((ushort)_nextAvail, _availWrap);
+    public uint VringBase => PackedVringBase.EncodeStopped((ushort)_nextAvail, _availWrap);
     public ref readonly PackedDeviceErrors Errors => ref _errors;
 
     /// <summary>

@@ -48,8 +48,11 @@ public sealed unsafe partial class PackedVirtqueueDriver
                 break;
             }
             ushort id = Volatile.Read(ref d->Id);
-            // §2.8.4: len is reserved (and ignored) in a used descriptor without WRITE.
-            uint len = (flags & PackedDescriptor.FlagWrite) != 0 ? Volatile.Read(ref d->Len) : 0;
+            // §2.8.4 has the device flag WRITE on a used descriptor whose len counts; QEMU's own
+            // virtio devices never set it (hw/virtio/virtio.c, virtqueue_packed_fill_desc). As Linux
+            // does, len is read whatever the flags say, and counts only for a buffer that had
+            // device-writable space (Reclaim), bounded by that space.
+            uint len = Volatile.Read(ref d->Len);
             int skip = _inOrder ? CompleteInOrder(id, len, done, ref n) : CompleteOne(id, len, done, ref n);
             if (skip == 0) break; // an in-order batch continues on the next call
             // Never step past slots we made available: a lying device cannot make us reuse more.
@@ -106,7 +109,8 @@ public sealed unsafe partial class PackedVirtqueueDriver
 
     VirtqCompletion Reclaim(ushort id, uint len)
     {
-        if (len > _writableBytes[id]) { _errors.UsedLengthTooLarge++; len = 0; }
+        if (_writableBytes[id] == 0) len = 0;   // a device-readable buffer: len is reserved
+        else if (len > _writableBytes[id]) { _errors.UsedLengthTooLarge++; len = 0; }
         _chainLength[id] = 0;
         _outstanding--;
         var c = new VirtqCompletion { Cookie = _cookie[id], Id = id, Length = len };

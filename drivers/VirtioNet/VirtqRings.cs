@@ -28,7 +28,9 @@ public sealed unsafe class VirtqRings : IDisposable
         ControlQueueSize = controlQueueSize;
         // Room for either format: the format is known only once features are negotiated.
         _blockBytes = AlignPage(Math.Max(new SplitRingLayout(queueSize).TotalSize, new PackedRingLayout(queueSize).TotalSize));
-        int control = controlQueueSize > 0 ? AlignPage(new SplitRingLayout(controlQueueSize).TotalSize) : 0;
+        int control = controlQueueSize > 0
+            ? AlignPage(Math.Max(new SplitRingLayout(controlQueueSize).TotalSize, new PackedRingLayout(controlQueueSize).TotalSize))
+            : 0;
         Region = HugepageRegion.Create($"{name}-rings", (ulong)(Page + queues * _blockBytes + control), memory);
         new Span<byte>(Region.Base, Page).Clear();
     }
@@ -44,7 +46,11 @@ public sealed unsafe class VirtqRings : IDisposable
     /// <summary>The packed ring of data queue <paramref name="i"/>, in the same block <see cref="Split"/> would use.</summary>
     public PackedRing Packed(int i) => new PackedRingLayout(QueueSize).Place(Region.Base + Page + i * _blockBytes);
 
-    public SplitRing ControlSplit() => new SplitRingLayout(ControlQueueSize).Place(Region.Base + Page + Queues * _blockBytes);
+    public SplitRing ControlSplit() => new SplitRingLayout(ControlQueueSize).Place(ControlBlock);
+
+    public PackedRing ControlPacked() => new PackedRingLayout(ControlQueueSize).Place(ControlBlock);
+
+    byte* ControlBlock => Region.Base + Page + Queues * _blockBytes;
 
     public void Dispose() => Region.Dispose();
 }

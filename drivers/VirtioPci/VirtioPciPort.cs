@@ -12,8 +12,9 @@ namespace Datapath.Drivers.VirtioPci;
 /// <summary>
 /// net_virtio: a virtio-net PCI device driven from user space through VFIO (DPDK
 /// drivers/net/virtio/virtio_pci_ethdev.c). The transport is virtio-pci's modern one; the rx/tx
-/// queues are the same split-ring queues virtio-user uses, with IOVAs in their descriptors and a
-/// notify register as their doorbell. One queue pair; paths chosen once at start.
+/// queues are the same split or packed queues virtio-user uses, with IOVAs in their descriptors and
+/// a notify register as their doorbell. Several queue pairs through VIRTIO_NET_F_MQ and the control
+/// queue (§5.1.6.5.5); paths chosen once at start.
 /// </summary>
 public sealed unsafe class VirtioPciPort : Port
 {
@@ -22,9 +23,15 @@ public sealed unsafe class VirtioPciPort : Port
     /// <summary>virtio 1.2 §4.1.2.1: 0x1040 + device id 1 (network) for modern, 0x1000 for transitional.</summary>
     public const ushort ModernNetId = 0x1041, TransitionalNetId = 0x1000;
     const int MaxQueueSize = 1024;
+    const int ControlQueueSize = 16;
+    /// <summary>DPDK's virtio PMD limit (VIRTIO_MAX_RX_QUEUES).</summary>
+    const int MaxPairs = 128;
 
     /// <summary>What we ask for (virtio 1.2 §5.1.3); VERSION_1 and ACCESS_PLATFORM the transport adds.</summary>
-    const ulong Wanted = VirtioFeatures.NetMac | VirtioFeatures.NetStatus | VirtioFeatures.NetMtu | VirtioFeatures.NetMrgRxbuf | VirtioFeatures.InOrder;
+    const ulong Wanted = VirtioFeatures.NetMac | VirtioFeatures.NetStatus | VirtioFeatures.NetMtu | VirtioFeatures.NetMrgRxbuf
+        | VirtioFeatures.InOrder | VirtioFeatures.RingPacked;
+    /// <summary>Asked for only with more than one queue pair: MQ needs the control queue to take effect.</summary>
+    const ulong WantedForPairs = VirtioFeatures.NetMq | VirtioFeatures.NetCtrlVq;
 
     public static readonly PciDriver Driver = new(DriverName, [new PciId(VendorId, ModernNetId), new PciId(VendorId, TransitionalNetId)],
         (address, ctx) => new VirtioPciPort(PciAddress.Parse(address), MacAddress.Local(0xa0 + ctx.Ports.Count), ctx.Memory));
@@ -36,8 +43,10 @@ public sealed unsafe class VirtioPciPort : Port
     VirtqRings? _rings;
     PacketPool? _pool;
     VirtioNetQueue[] _all = [];
-    volatile SplitRxQueue[]? _rx;
-    volatile SplitTxQueue[]? _tx;
+    volatile VirtioNetRxQueue[]? _rx;
+    volatile VirtioNetTxQueue[]? _tx;
+    ControlQueue? _control;
+    int _pairs = 1;
     ulong _features;
     VirtioNetConfig _config;
 
@@ -58,6 +67,9 @@ public sealed unsafe class VirtioPciPort : Port
         Mtu = _config.Mtu ?? 1500,
         MinDescriptors = 1,
         MaxDescriptors = MaxQueueSize,
+        // The device says how many pairs it has only once opened (max_virtqueue_pairs); start checks it.
+        MaxRxQueues = _config.MaxVirtqueuePairs ?? MaxPairs,
+        MaxTxQueues = _config.MaxVirtqueuePairs ?? MaxPairs,
         Capabilities = PortCapabilities.MultiSegment | PortCapabilities.Promiscuous,
     };
 
@@ -77,8 +89,9 @@ public sealed unsafe class VirtioPciPort : Port
     {
         if (config.Pool.Headroom < VirtioNetHeader.Size)
             throw new PortConfigException($"{Name}: pool headroom {config.Pool.Headroom} B cannot hold the 12-byte virtio-net header");
-        if (config.RxQueues > 1 || config.TxQueues > 1)
-            throw new PortConfigException($"{Name}: one queue pair is supported (asked rxq {config.RxQueues}, txq {config.TxQueues})");
+        if (config.RxQueues != config.TxQueues)
+            throw new PortConfigException($"{Name}: virtio-net queues come in pairs (asked rxq {config.RxQueues}, txq {config.TxQueues}): give --rxq and --txq the same count");
+        _pairs = config.RxQueues;
         _pool = config.Pool;
     }
 
@@ -100,7 +113,7 @@ public sealed unsafe class VirtioPciPort : Port
         }
     }
 
-    /// <summary>virtio 1.2 §3.1.1, in order: reset, features, queues, config, DRIVER_OK.</summary>
+    /// <summary>virtio 1.2 §3.1.1, in order: reset, features, queues, config, DRIVER_OK; then MQ_VQ_PAIRS_SET.</summary>
     void BringUp()
     {
         var t = _transport = VirtioPciTransport.Open(_address);
@@ -108,53 +121,130 @@ public sealed unsafe class VirtioPciPort : Port
         EngineLog.Info($"VIRTIO_PCI({Name})", $"{(vfio.NoIommu ? "vfio-noiommu" : "VFIO type1 IOMMU")}, MSI-X {vfio.Device.Irq(2).Count} vectors, INTx {vfio.Device.Irq(0).Count} (polling)");
         t.Reset();
         vfio.Device.EnableBusMaster();
-        _features = t.Negotiate(Wanted);
-
-        int size = QueueSize(t);
-        _rings = new VirtqRings(Name, 2, size, 0, _memory);
-        vfio.MapMemory(_rings.Region);
-        foreach (var r in _pool!.Regions) vfio.MapMemory(r);
-        var mapped = new MappedMemory([.. _pool.Regions.Select(r => ((ulong)r.Base, r.Length))]);
-
-        bool inOrder = VirtioFeatures.Has(_features, VirtioFeatures.InOrder);
-        bool mergeable = VirtioFeatures.Has(_features, VirtioFeatures.NetMrgRxbuf);
-        var rxBell = Doorbell(t, 0, _rings.Split(0));
-        var txBell = Doorbell(t, 1, _rings.Split(1));
-        var rxAddressing = new QueueAddressing(rxBell, UseIova: true);
-        var rx = mergeable
-            ? new SplitMergeableRxQueue(0, _rings.Split(0), inOrder, _pool, Id, rxAddressing)
-            : new SplitRxQueue(0, _rings.Split(0), inOrder, _pool, Id, rxAddressing);
-        var tx = new SplitTxQueue(1, _rings.Split(1), inOrder, mapped, _rings.Region.VaToIova(_rings.ZeroHeader), new QueueAddressing(txBell, UseIova: true));
-        _all = [rx, tx];
-
+        _features = t.Negotiate(Wanted | (_pairs > 1 ? WantedForPairs : 0));
         Span<byte> c = stackalloc byte[VirtioNetConfig.Size];
         _config = VirtioNetConfig.Parse(c[..t.ReadDeviceConfig(0, c)], _features);
+        int controlIndex = ControlQueueIndex(t);
+
+        bool packed = VirtioFeatures.Has(_features, VirtioFeatures.RingPacked);
+        bool inOrder = VirtioFeatures.Has(_features, VirtioFeatures.InOrder);
+        bool mergeable = VirtioFeatures.Has(_features, VirtioFeatures.NetMrgRxbuf);
+        int size = QueueSize(t, 2 * _pairs, packed);
+        int controlSize = controlIndex < 0 ? 0 : ControlSize(t, controlIndex, packed);
+        var rings = _rings = new VirtqRings(Name, 2 * _pairs, size, controlSize, _memory);
+        vfio.MapMemory(rings.Region);
+        foreach (var r in _pool!.Regions) vfio.MapMemory(r);
+        var mapped = new MappedMemory([.. _pool.Regions.Select(r => ((ulong)r.Base, r.Length))]);
+        ulong zeroHeader = rings.Region.VaToIova(rings.ZeroHeader);
+
+        var rx = new VirtioNetRxQueue[_pairs];
+        var tx = new VirtioNetTxQueue[_pairs];
+        var bells = new List<MmioDoorbell>();
+        var all = new List<VirtioNetQueue>();
+        for (int p = 0; p < _pairs; p++)
+        {
+            int ri = 2 * p, ti = 2 * p + 1;   // §5.1.2: receiveqN is 2(N-1), transmitqN is 2(N-1)+1
+            var rxAt = new QueueAddressing(SetUp(t, ri, rings, packed, bells), UseIova: true);
+            var txAt = new QueueAddressing(SetUp(t, ti, rings, packed, bells), UseIova: true);
+            // Each queue joins `all` as soon as it exists, so a failure further on frees its buffers.
+            all.Add(rx[p] = (packed, mergeable) switch
+            {
+                (true, true) => new PackedMergeableRxQueue((uint)ri, rings.Packed(ri), inOrder, _pool, Id, rxAt),
+                (true, false) => new PackedRxQueue((uint)ri, rings.Packed(ri), inOrder, _pool, Id, rxAt),
+                (false, true) => new SplitMergeableRxQueue((uint)ri, rings.Split(ri), inOrder, _pool, Id, rxAt),
+                (false, false) => new SplitRxQueue((uint)ri, rings.Split(ri), inOrder, _pool, Id, rxAt),
+            });
+            _all = [.. all];
+            all.Add(tx[p] = packed
+                ? new PackedTxQueue((uint)ti, rings.Packed(ti), inOrder, mapped, zeroHeader, txAt)
+                : new SplitTxQueue((uint)ti, rings.Split(ti), inOrder, mapped, zeroHeader, txAt));
+            _all = [.. all];
+        }
+        MmioDoorbell? controlBell = null;
+        if (controlIndex >= 0)
+        {
+            controlBell = SetUpControl(t, controlIndex, rings, packed);
+            bells.Add(controlBell);
+            ulong buffer = rings.Region.VaToIova(rings.ControlBuffer);
+            _control = packed ? new ControlQueue(rings.ControlPacked(), rings.ControlBuffer, buffer) : new ControlQueue(rings.ControlSplit(), rings.ControlBuffer, buffer);
+        }
+
         t.DriverOk();
         if (t.NeedsReset) throw new VirtioPciException("device set DEVICE_NEEDS_RESET right after DRIVER_OK");
-        rxBell.Arm();
-        txBell.Arm();
-        rx.Wake();
-        _tx = [tx];
-        _rx = [rx];
-        EngineLog.Info($"VIRTIO_PCI({Name})", $"queue size {size}, {(mergeable ? "mergeable" : "single-buffer")} rx, {(inOrder ? "in-order" : "out-of-order")}, features 0x{_features:x}, mac {Info.Mac}, link {(_config.LinkUp ? "up" : "down")}");
+        foreach (var b in bells) b.Arm();
+        // §5.1.6.5.5: with MQ only the first pair runs until the driver asks for more, after DRIVER_OK.
+        if (_control is not null && !_control.SetQueuePairs((ushort)_pairs, controlBell!.Ring))
+            throw new VirtioPciException($"device did not acknowledge MQ_VQ_PAIRS_SET {_pairs} on its control queue ({_control.Describe()})");
+        foreach (var q in rx) q.Wake();
+        _tx = tx;
+        _rx = rx;
+        EngineLog.Info($"VIRTIO_PCI({Name})", $"{_pairs} {(packed ? "packed" : "split")} queue pair(s) of {size}{(controlIndex >= 0 ? $", control queue {controlIndex}" : "")}, {(mergeable ? "mergeable" : "single-buffer")} rx, {(inOrder ? "in-order" : "out-of-order")}, features 0x{_features:x}, mac {Info.Mac}, link {(_config.LinkUp ? "up" : "down")}");
     }
 
-    /// <summary>The device's maximum for both queues, capped and rounded down to a power of two (§2.7: split rings).</summary>
-    static int QueueSize(VirtioPciTransport t)
+    /// <summary>
+    /// §5.1.2: the control queue follows the last possible data queue, 2 × max_virtqueue_pairs with MQ
+    /// (index 2 without). -1 when there is none to use (one pair: no command to send).
+    /// </summary>
+    int ControlQueueIndex(VirtioPciTransport t)
     {
-        int max = Math.Min(Math.Min(t.MaxQueueSize(0), t.MaxQueueSize(1)), MaxQueueSize);
-        if (max < 2) throw new VirtioPciException($"device offers no usable rx/tx queue (size {max})");
+        if (_pairs == 1) return -1;
+        if (!VirtioFeatures.Has(_features, VirtioFeatures.NetMq) || !VirtioFeatures.Has(_features, VirtioFeatures.NetCtrlVq))
+            throw new VirtioPciException($"{_pairs} queue pairs asked, but the device offers no multi-queue (VIRTIO_NET_F_MQ and CTRL_VQ; QEMU: -device virtio-net-pci,mq=on and -netdev ...,queues={_pairs})");
+        if (_config.MaxVirtqueuePairs is not int max)
+            throw new VirtioPciException("device config max_virtqueue_pairs is outside 1..0x8000");
+        if (_pairs > max)
+            throw new VirtioPciException($"{_pairs} queue pairs asked, the device has {max}: use --rxq/--txq {max} or fewer");
+        int index = 2 * max;
+        if (index >= t.QueueCount)
+            throw new VirtioPciException($"device has {t.QueueCount} queues, no control queue at {index}");
+        return index;
+    }
+
+    /// <summary>
+    /// The device's maximum over the data queues we use, capped and rounded down to a power of two
+    /// (split rings need one, §2.7; our packed queues keep the same size for one ring layout).
+    /// </summary>
+    static int QueueSize(VirtioPciTransport t, int queues, bool packed)
+    {
+        int max = MaxQueueSize;
+        for (int i = 0; i < queues; i++) max = Math.Min(max, t.MaxQueueSize(i));
+        if (max < 2) throw new VirtioPciException($"device offers no usable {(packed ? "packed" : "split")} data queue (size {max})");
         return 1 << (31 - int.LeadingZeroCount(max));
     }
 
-    /// <summary>Programs queue <paramref name="index"/> with its ring's IOVAs and returns its (unarmed) doorbell.</summary>
-    MmioDoorbell Doorbell(VirtioPciTransport t, int index, SplitRing ring)
+    static int ControlSize(VirtioPciTransport t, int index, bool packed)
     {
-        var region = _rings!.Region;
+        int max = t.MaxQueueSize(index);
+        if (max < 2) throw new VirtioPciException($"device offers no usable control queue at {index} (size {max})");
+        return Math.Min(ControlQueueSize, 1 << (31 - int.LeadingZeroCount(max)));
+    }
+
+    /// <summary>Programs data queue <paramref name="index"/> with its ring's IOVAs and returns its (unarmed) doorbell.</summary>
+    static MmioDoorbell SetUp(VirtioPciTransport t, int index, VirtqRings rings, bool packed, List<MmioDoorbell> bells)
+    {
+        var bell = packed ? SetUp(t, index, rings.Region, rings.Packed(index)) : SetUp(t, index, rings.Region, rings.Split(index));
+        bells.Add(bell);
+        return bell;
+    }
+
+    static MmioDoorbell SetUpControl(VirtioPciTransport t, int index, VirtqRings rings, bool packed) =>
+        packed ? SetUp(t, index, rings.Region, rings.ControlPacked()) : SetUp(t, index, rings.Region, rings.ControlSplit());
+
+    static MmioDoorbell SetUp(VirtioPciTransport t, int index, HugepageRegion region, SplitRing ring)
+    {
         ulong desc = Iova(region, ring.Desc, 16 * ring.Size);
         ulong avail = Iova(region, ring.Avail, 6 + 2 * ring.Size);
         ulong used = Iova(region, ring.Used, 6 + 8 * ring.Size);
         return new MmioDoorbell(t.SetUpQueue(index, ring.Size, desc, avail, used), (ushort)index);
+    }
+
+    /// <summary>§4.1.4.3: for a packed ring queue_driver and queue_device hold the two event suppression areas (§2.8.10).</summary>
+    static MmioDoorbell SetUp(VirtioPciTransport t, int index, HugepageRegion region, PackedRing ring)
+    {
+        ulong desc = Iova(region, ring.Desc, PackedDescriptor.Size * ring.Size);
+        ulong driver = Iova(region, ring.DriverEvent, sizeof(PackedEventSuppression));
+        ulong device = Iova(region, ring.DeviceEvent, sizeof(PackedEventSuppression));
+        return new MmioDoorbell(t.SetUpQueue(index, ring.Size, desc, driver, device), (ushort)index);
     }
 
     /// <summary>The IOVA of one ring part, which must be contiguous in IOVA space (noiommu: physical pages).</summary>
@@ -194,6 +284,7 @@ public sealed unsafe class VirtioPciPort : Port
         }
         foreach (var q in _all) q.Dispose();
         _all = [];
+        _control = null;
         _rings?.Dispose();
         _rings = null;
         _transport?.Dispose();
@@ -207,5 +298,6 @@ public sealed unsafe class VirtioPciPort : Port
             stats.Add(new($"q{q.VringIndex}_hostile_values", q.HostileValues));
             stats.Add(new($"q{q.VringIndex}_kicks", q.Kicks));
         }
+        if (_control is not null) stats.Add(new("ctrl_hostile_values", _control.HostileValues));
     }
 }

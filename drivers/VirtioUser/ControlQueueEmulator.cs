@@ -1,3 +1,4 @@
+using Datapath.Drivers.VirtioNet;
 using System.Runtime.InteropServices;
 using Datapath.Drivers.Virtio;
 

@@ -194,7 +194,7 @@ public sealed class VirtioUserPort : Port
             // The control queue never reaches the backend (vhost-user net backends leave it to the
             // front-end; our emulator plays its device in this process), so its format is invisible
             // to the peer: it stays split even with VIRTIO_F_RING_PACKED.
-            _controlQueue = new ControlQueue(_rings!.ControlSplit(), _rings.ControlBuffer);
+            _controlQueue = new ControlQueue(_rings!.ControlSplit(), _rings.ControlBuffer, (ulong)_rings.ControlBuffer);
             _controlEmulator = new ControlQueueEmulator(_rings.ControlSplit(), _rings.Region.Base, _rings.Region.Length,
                 pairs => pairs <= _pairs && EnablePairs(pairs));
         }

@@ -35,6 +35,10 @@ public sealed record GuestOptions
     /// QEMU's default otherwise.
     /// </summary>
     public int? NicVectors { get; init; }
+    /// <summary>Queue pairs of a vhost-user NIC (netdev queues=N; the device gets mq=on when N > 1).</summary>
+    public int NicQueues { get; init; } = 1;
+    /// <summary>The NIC offers VIRTIO_F_RING_PACKED (packed=on).</summary>
+    public bool NicPacked { get; init; }
     /// <summary>
     /// A vIOMMU: q35 with intel-iommu (interrupt remapping, caching mode, device IOTLB), the NIC
     /// with iommu_platform=on,ats=on,disable-legacy=on, and the guest with intel_iommu=on iommu=pt.
@@ -178,6 +182,8 @@ public sealed class QemuGuest : IDisposable
         }
         int? vectors = o.NicVectors ?? (o.Nic == GuestNic.VhostUser ? 0 : null);
         if (vectors is int v) nicOpts += $",vectors={v}";
+        if (o.NicPacked) nicOpts += ",packed=on";
+        if (o.NicQueues > 1) nicOpts += ",mq=on";
         switch (o.Nic)
         {
             case GuestNic.None:
@@ -190,7 +196,7 @@ public sealed class QemuGuest : IDisposable
                 // vhost-user needs the guest's RAM in a shareable fd
                 args.AddRange(["-object", $"memory-backend-memfd,id=mem,size={o.MemoryMiB}M,share=on", "-numa", "node,memdev=mem",
                     "-chardev", $"socket,id=vhu0,path={o.VhostUserSocket}{(o.VhostUserQemuIsServer ? ",server=on,wait=off" : "")}",
-                    "-netdev", "vhost-user,id=net0,chardev=vhu0",
+                    "-netdev", $"vhost-user,id=net0,chardev=vhu0,queues={o.NicQueues}",
                     "-device", $"virtio-net-pci,netdev=net0,mac={o.Mac},romfile={nicOpts}"]);
                 break;
         }

@@ -101,14 +101,26 @@ public sealed partial class VhostUserSession
         }
         foreach (var r in _regions) GuestMemoryTable.Unmap(r);
         _regions.Clear();
+        _duplicateAdds.Clear();
         _regions.AddRange(mapped);
         _memory = GuestMemoryTable.From(_regions);
         EngineLog.Info("VHOST_CONFIG", $"({_config.Iface}) guest memory: {_memory}");
     }
 
+    // QEMU before 8.1 sends ADD_MEM_REG/REM_MEM_REG once per vhost device, so a multi-queue NIC adds
+    // every region once per queue pair: an identical region is counted, not refused, and mapped once.
+    readonly Dictionary<GuestMemoryTable.Region, int> _duplicateAdds = new();
+
     void AddMemReg(VhostUserMessage m)
     {
         var d = m.Read<MemoryTableEntry>().Region;
+        var same = _regions.FindIndex(r => r.GuestPhysAddr == d.GuestPhysAddr && r.Size == d.MemorySize && r.UserAddr == d.UserspaceAddr && r.MmapOffset == d.MmapOffset);
+        if (same >= 0)
+        {
+            Libc.Close(m.TakeFd(0));
+            _duplicateAdds[_regions[same]] = _duplicateAdds.GetValueOrDefault(_regions[same]) + 1;
+            return;
+        }
         if (_regions.Count >= _config.MaxMemSlots) throw new VhostUserProtocolException($"peer sent ADD_MEM_REG beyond {_config.MaxMemSlots} slots");
         var r = GuestMemoryTable.MapRegion(d, m.TakeFd(0), _regions);
         _regions.Add(r);
@@ -121,6 +133,12 @@ public sealed partial class VhostUserSession
         var d = m.Read<MemoryTableEntry>().Region;
         int i = _regions.FindIndex(r => r.GuestPhysAddr == d.GuestPhysAddr && r.Size == d.MemorySize && r.UserAddr == d.UserspaceAddr);
         if (i < 0) throw new VhostUserProtocolException($"peer sent REM_MEM_REG for unknown region 0x{d.GuestPhysAddr:x}+0x{d.MemorySize:x}");
+        if (_duplicateAdds.TryGetValue(_regions[i], out int extra))
+        {
+            if (extra > 1) _duplicateAdds[_regions[i]] = extra - 1;
+            else _duplicateAdds.Remove(_regions[i]);
+            return;
+        }
         GuestMemoryTable.Unmap(_regions[i]);
         _regions.RemoveAt(i);
         _memory = GuestMemoryTable.From(_regions);

@@ -307,6 +307,47 @@ public unsafe class HostileFrontendTests
         AssertReleasedAfterCleanClose(rig);
     }
 
+    /// <summary>
+    /// QEMU before 8.1 sends ADD_MEM_REG and REM_MEM_REG once per vhost device: a NIC with two queue
+    /// pairs adds each region twice and removes it twice. The duplicate is accepted (its fd closed, no
+    /// second mapping) and the region stays mapped until the last removal.
+    /// </summary>
+    [Fact]
+    public void ARegionAddedTwiceIsMappedOnceAndUnmappedAtItsLastRemoval()
+    {
+        using var rig = new VhostPortRig();
+        using (var guest = RogueGuest.Start(rig))
+        {
+            Assert.True(rig.WaitLinkUp(Wait));
+            var rogue = guest.Rogue;
+            var added = new MemoryRegionDescription { GuestPhysAddr = 0x2_0000_0000, MemorySize = 1 << 16, UserspaceAddr = 0x7e00_0000_0000 };
+            for (int i = 0; i < 2; i++)
+            {
+                int fd = rogue.CreateMemfd(1 << 16);
+                rogue.Send(VhostUserRequest.AddMemReg, new MemoryTableEntry { Region = added }, [fd]);
+                Libc.Close(fd);
+            }
+            rogue.Ping();
+            Assert.True(rig.Port.Link.Up);
+            Assert.Equal(1, rogue.OpenFds());
+            Assert.Equal(rogue.OwnMappings + 2, rogue.Mappings());   // the guest's memory and the added region, once
+
+            rogue.Send(VhostUserRequest.RemMemReg, new MemoryTableEntry { Region = added });
+            rogue.Ping();
+            Assert.Equal(rogue.OwnMappings + 2, rogue.Mappings());   // still used by the other add
+            rogue.Send(VhostUserRequest.RemMemReg, new MemoryTableEntry { Region = added });
+            rogue.Ping();
+            Assert.True(rig.Port.Link.Up);
+            Assert.Equal(rogue.OwnMappings + 1, rogue.Mappings());
+            // A third removal names a region that is gone: that is a protocol error, as before.
+            rogue.Send(VhostUserRequest.RemMemReg, new MemoryTableEntry { Region = added });
+            Assert.True(rogue.WaitHangUp(Wait));
+        }
+        Assert.True(VhostPortRig.WaitFor(() => Xstat(rig, "vhost_disconnects") == 1, Wait));
+        Assert.Equal(1UL, Xstat(rig, "vhost_protocol_errors"));
+        AssertAWellBehavedGuestGetsThrough(rig);
+    }
+
     [Fact]
     public void RepeatedLogBasesDoNotAccumulateMappings()
     {

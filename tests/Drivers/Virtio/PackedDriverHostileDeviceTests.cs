@@ -92,12 +92,30 @@ public unsafe class PackedDriverHostileDeviceTests
     }
 
     [Fact]
-    public void Length_without_the_write_flag_is_ignored()
+    public void A_writable_buffer_used_without_the_write_flag_keeps_its_length_within_bounds()
     {
-        // §2.8.4: len is reserved in a used descriptor without WRITE, and ignored by drivers.
-        var (f, driver, a, _) = SetupTwo();
+        // QEMU's own devices never set WRITE on a used descriptor (virtqueue_packed_fill_desc), so
+        // the length of a buffer that had writable space counts whatever the flags, bounded by it.
+        var (f, driver, a, b) = SetupTwo();
         using var owned = f;
-        f.Ring.Desc[0] = new PackedDescriptor { Id = a, Len = 0xFFFF_FFFF, Flags = PackedDescriptor.FlagAvail | PackedDescriptor.FlagUsed };
+        f.Ring.Desc[0] = new PackedDescriptor { Id = a, Len = 60, Flags = PackedDescriptor.FlagAvail | PackedDescriptor.FlagUsed };
+        f.Ring.Desc[1] = new PackedDescriptor { Id = b, Len = 0xFFFF_FFFF, Flags = PackedDescriptor.FlagAvail | PackedDescriptor.FlagUsed };
+        Span<VirtqCompletion> done = stackalloc VirtqCompletion[4];
+        Assert.Equal(2, driver.PollUsed(done));
+        Assert.Equal(60u, done[0].Length);
+        Assert.Equal(0u, done[1].Length);
+        Assert.Equal(1ul, driver.Errors.UsedLengthTooLarge);
+    }
+
+    [Fact]
+    public void The_length_of_a_device_readable_buffer_is_ignored()
+    {
+        // §2.8.4: nothing was written to a buffer without device-writable space; len is reserved.
+        using var f = new PackedRingFixture(8);
+        var driver = new PackedVirtqueueDriver(f.Ring);
+        Assert.True(driver.TryAdd([VirtqBuffer.Readable(Iova(0), 100)], 10, out var a));
+        driver.Publish();
+        f.Ring.Desc[0] = new PackedDescriptor { Id = a, Len = 0xFFFF_FFFF, Flags = PackedDescriptor.FlagAvail | PackedDescriptor.FlagUsed | PackedDescriptor.FlagWrite };
         Span<VirtqCompletion> done = stackalloc VirtqCompletion[4];
         Assert.Equal(1, driver.PollUsed(done));
         Assert.Equal(0u, done[0].Length);

@@ -267,12 +267,16 @@ public unsafe class PackedVirtqueueTests
         Assert.Equal((ushort)5, idx);
         Assert.True(wrap);
         Assert.False(PackedVringBase.TryDecode(0x8008, 8, out _, out _));   // index ≥ size
-        Assert.False(PackedVringBase.TryDecode(0x1_0000, 8, out _, out _)); // bits above 15
+        Assert.False(PackedVringBase.TryDecode(0x1_0000, 8, out _, out _)); // a used position other than the avail one
+        Assert.True(PackedVringBase.TryDecode(0x8005_8005, 8, out idx, out wrap));   // QEMU: used in bits 16–31, the same
+        Assert.Equal((ushort)5, idx);
+        Assert.False(PackedVringBase.TryDecode(0x8004_8005, 8, out _, out _));      // QEMU with buffers in flight
+        Assert.Equal(0x8005_8005u, PackedVringBase.EncodeStopped(5, true));
 
         // A device resuming at slot 3 of lap 0 (wrap counter 0) picks up a driver there.
         using var f = new PackedRingFixture(8);
         var device = new PackedVirtqueueDevice(f.Ring, f.Memory, lastAvail: 3, availWrap: false);
-        Assert.Equal(3u, device.VringBase);
+        Assert.Equal(0x3_0003u, device.VringBase);
         f.PutAvailable(3, Iova(0), 64, id: 6, PackedDescriptor.FlagWrite, wrap: false);
         Span<VirtqSegment> segs = stackalloc VirtqSegment[4];
         Assert.Equal(VirtqPop.Chain, device.TryPop(segs, out var c));
@@ -282,7 +286,7 @@ public unsafe class PackedVirtqueueTests
         // Used in lap 0: AVAIL and USED both 0, WRITE set for a nonzero length (§2.8.1, §2.8.3).
         Assert.Equal(PackedDescriptor.FlagWrite, f.Ring.Desc[3].Flags);
         Assert.Equal((ushort)6, f.Ring.Desc[3].Id);
-        Assert.Equal(4u, device.VringBase);
+        Assert.Equal(0x4_0004u, device.VringBase);
         Assert.Throws<ArgumentOutOfRangeException>(() => new PackedVirtqueueDevice(f.Ring, f.Memory, lastAvail: 8));
     }
 

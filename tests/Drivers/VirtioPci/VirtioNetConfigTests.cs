@@ -37,4 +37,18 @@ public class VirtioNetConfigTests
         Assert.Null(c.Mtu);
         Assert.False(VirtioNetConfig.Parse(Config[..4], All).LinkUp);   // a short structure: status unreadable
     }
+
+    [Theory]
+    [InlineData((ushort)4, 4)]
+    [InlineData((ushort)0x8000, 0x8000)]
+    [InlineData((ushort)0, null)]        // §5.1.4.1: at least VQ_PAIRS_MIN
+    [InlineData((ushort)0x8001, null)]   // and at most VQ_PAIRS_MAX
+    public void Max_virtqueue_pairs_counts_only_with_mq_and_within_the_spec_range(ushort raw, int? expected)
+    {
+        byte[] c = [.. Config];
+        c[8] = (byte)raw;
+        c[9] = (byte)(raw >> 8);
+        Assert.Equal(expected, VirtioNetConfig.Parse(c, All | VirtioFeatures.NetMq).MaxVirtqueuePairs);
+        Assert.Null(VirtioNetConfig.Parse(c, All).MaxVirtqueuePairs);
+    }
 }

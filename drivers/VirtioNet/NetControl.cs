@@ -1,4 +1,4 @@
-namespace Datapath.Drivers.VirtioUser;
+namespace Datapath.Drivers.VirtioNet;
 
 /// <summary>Control virtqueue commands (virtio 1.2 §5.1.6.5): struct virtio_net_ctrl { u8 class; u8 command; data; u8 ack; }.</summary>
 public static class NetControl
