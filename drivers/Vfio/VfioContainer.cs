@@ -12,7 +12,8 @@ public sealed unsafe class VfioContainer : IDisposable
 {
     public const string Path = "/dev/vfio/vfio";
 
-    readonly List<(ulong Iova, ulong Size)> _mapped = new();
+    // Devices sharing the container share its mappings: each (IOVA, size) counts its users.
+    readonly Dictionary<(ulong Iova, ulong Size), int> _mapped = new();
     int _fd;
 
     /// <summary>The IOMMU type set (TYPE1v2, TYPE1 or NOIOMMU), 0 before the first group joins.</summary>
@@ -61,7 +62,12 @@ public sealed unsafe class VfioContainer : IDisposable
     /// </summary>
     public void MapDma(void* vaddr, ulong iova, ulong size)
     {
-        if (NoIommu || _mapped.Contains((iova, size))) return;   // devices sharing the container share its mappings
+        if (NoIommu) return;
+        if (_mapped.TryGetValue((iova, size), out int users))
+        {
+            _mapped[(iova, size)] = users + 1;
+            return;
+        }
         var map = new VfioDmaMap
         {
             Argsz = (uint)sizeof(VfioDmaMap),
@@ -77,12 +83,36 @@ public sealed unsafe class VfioContainer : IDisposable
                 throw new VfioException($"VFIO_IOMMU_MAP_DMA refused IOVA 0x{iova:x} (+{size} B): the IOMMU's address width is too small for IOVA = VA (a QEMU guest needs intel-iommu aw-bits=48)");
             throw new SystemCallException("ioctl VFIO_IOMMU_MAP_DMA", errno, $"iova 0x{iova:x}, {size} B");
         }
-        _mapped.Add((iova, size));
+        _mapped.Add((iova, size), 1);
+    }
+
+    /// <summary>
+    /// One user fewer for a mapping; the last one unmaps it (VFIO_IOMMU_UNMAP_DMA), so memory that is
+    /// about to be freed is never left reachable by a device, and a later mapping at the same IOVA
+    /// points at the new pages.
+    /// </summary>
+    public void UnmapDma(ulong iova, ulong size)
+    {
+        if (NoIommu || !_mapped.TryGetValue((iova, size), out int users)) return;
+        if (users > 1)
+        {
+            _mapped[(iova, size)] = users - 1;
+            return;
+        }
+        _mapped.Remove((iova, size));
+        Unmap(iova, size);
+    }
+
+    void Unmap(ulong iova, ulong size)
+    {
+        var unmap = new VfioDmaUnmap { Argsz = (uint)sizeof(VfioDmaUnmap), Iova = iova, Size = size };
+        if (Libc.Ioctl(_fd, VfioUapi.IommuUnmapDma, &unmap) < 0)
+            throw new SystemCallException("ioctl VFIO_IOMMU_UNMAP_DMA", Marshal.GetLastPInvokeError(), $"iova 0x{iova:x}, {size} B");
     }
 
     public void UnmapAll()
     {
-        foreach (var (iova, size) in _mapped)
+        foreach (var (iova, size) in _mapped.Keys)
         {
             var unmap = new VfioDmaUnmap { Argsz = (uint)sizeof(VfioDmaUnmap), Iova = iova, Size = size };
             Libc.Ioctl(_fd, VfioUapi.IommuUnmapDma, &unmap);   // best effort at close: the fd's close unmaps too

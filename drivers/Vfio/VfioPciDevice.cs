@@ -1,3 +1,4 @@
+using Datapath.Hugepages.Native;
 using Datapath.Engine.Logging;
 using Datapath.Hugepages;
 
@@ -85,6 +86,15 @@ public sealed unsafe class VfioPciDevice : IDisposable
         _mapped.Add((start, region.Length));
     }
 
+    /// <summary>Takes <paramref name="region"/> back from the device before it is freed (a no-op if never mapped).</summary>
+    public void UnmapMemory(HugepageRegion region)
+    {
+        int i = _mapped.IndexOf(((ulong)region.Base, region.Length));
+        if (i < 0) return;
+        _mapped.RemoveAt(i);
+        lock (s_lock) Container.UnmapDma((ulong)region.Base, region.Length);
+    }
+
     static void Release(VfioGroup group)
     {
         var (g, users) = s_groups[group.Number];
@@ -106,6 +116,14 @@ public sealed unsafe class VfioPciDevice : IDisposable
         Device.Dispose();
         lock (s_lock)
         {
+            // The device is closed (it can no longer DMA); what it alone had mapped goes now, not when
+            // the last device of the container closes.
+            foreach (var (start, length) in _mapped)
+            {
+                try { Container.UnmapDma(start, length); }
+                catch (SystemCallException) { /* the container's close unmaps whatever is left */ }
+            }
+            _mapped.Clear();
             Release(Group);
             ReleaseContainer();   // the last user unmaps every DMA mapping and closes the container
         }

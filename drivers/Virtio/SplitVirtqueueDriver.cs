@@ -160,7 +160,8 @@ public sealed unsafe class SplitVirtqueueDriver
         ushort usedIdx = Volatile.Read(ref *_ring.UsedIdx);
         int pending = (ushort)(usedIdx - _lastUsed);
         if (pending == 0) return 0;
-        if (pending > _outstanding)
+        // Chains of a half-reclaimed in-order batch still hold their used slots.
+        if (pending > _outstanding + _batchTaken)
         {
             // The device claims more completions than there are buffers: nothing behind it is
             // trustworthy. Consume nothing; the owner sees the counter and resets the device.
@@ -194,20 +195,36 @@ public sealed unsafe class SplitVirtqueueDriver
     /// <summary>
     /// §2.7.9: in order, the device may write one used element for a batch — the id of the batch's
     /// last chain — and advance used->idx by the batch size. Every chain from the oldest up to that
-    /// id is complete; the earlier ones report length 0 (their length was not written).
+    /// id is complete; the earlier ones "are assumed to have been used completely" and report their
+    /// writable bytes. A batch larger than <paramref name="done"/> is reclaimed across calls: the
+    /// element stays where it is until its last chain is taken, then all its used slots are consumed.
     /// </summary>
     int CompleteInOrder(uint id, uint len, int pending, Span<VirtqCompletion> done, ref int n)
     {
-        if (id >= (uint)_size) { _errors.UsedIdOutOfRange++; return 1; }
-        if (_chainLength[id] == 0) { _errors.UsedIdNotOutstanding++; return 1; }
+        if (id >= (uint)_size) { _errors.UsedIdOutOfRange++; return TakeBatch(); }
+        if (_chainLength[id] == 0) { _errors.UsedIdNotOutstanding++; return TakeBatch(); }
         // Count the chains from the oldest to id: all outstanding heads lie on that path.
         int batch = 1;
         for (ushort h = _inOrderOldest; h != id && batch <= _outstanding; h = (ushort)((h + _chainLength[h]) & _mask)) batch++;
-        if (batch > pending) { _errors.InOrderBatchOverrun++; return 1; }
-        if (batch > done.Length - n) return 0; // leave the whole batch for the next call
-        for (int i = 1; i < batch; i++) done[n++] = Reclaim(_inOrderOldest, 0);
-        done[n++] = Reclaim((ushort)id, len);
-        return batch;
+        if (_batchTaken + batch > pending) { _errors.InOrderBatchOverrun++; return TakeBatch(); }
+        while (n < done.Length)
+        {
+            ushort h = _inOrderOldest;
+            bool last = h == id;
+            done[n++] = Reclaim(h, last ? len : _writableBytes[h]);
+            _batchTaken++;
+            if (last) return TakeBatch();
+        }
+        return 0;
+    }
+
+    int _batchTaken;   // chains of the current in-order batch already reclaimed
+
+    int TakeBatch()
+    {
+        int consumed = Math.Max(_batchTaken, 1);
+        _batchTaken = 0;
+        return consumed;
     }
 
     VirtqCompletion Reclaim(ushort head, uint len)

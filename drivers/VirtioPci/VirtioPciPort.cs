@@ -273,7 +273,7 @@ public sealed unsafe class VirtioPciPort : Port
 
     protected override void OnClose() => Teardown();
 
-    /// <summary>Reset first, so the device stops DMA, then free what it could touch, then unmap (§3.3.1).</summary>
+    /// <summary>Reset first, so the device stops DMA (§3.3.1), close it, then free what it could touch.</summary>
     void Teardown()
     {
         _rx = null;
@@ -282,13 +282,16 @@ public sealed unsafe class VirtioPciPort : Port
         {
             try { _transport.Reset(); } catch (VirtioPciException e) { EngineLog.Info($"VIRTIO_PCI({Name})", e.Message); }
         }
+        // Closing the device (VFIO disables it: no more bus mastering) and dropping its DMA mappings
+        // come before the buffers go back to the pool and the rings are freed, even if the reset
+        // above failed: a device that ignores reset cannot write into memory we reuse.
+        _transport?.Dispose();
+        _transport = null;
         foreach (var q in _all) q.Dispose();
         _all = [];
         _control = null;
         _rings?.Dispose();
         _rings = null;
-        _transport?.Dispose();
-        _transport = null;
     }
 
     protected override void AddExtendedStats(List<KeyValuePair<string, ulong>> stats)

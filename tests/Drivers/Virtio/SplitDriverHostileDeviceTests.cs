@@ -90,4 +90,31 @@ public unsafe class SplitDriverHostileDeviceTests
         Assert.Equal(1, driver.PollUsed(done));
         Assert.Equal((nint)10, done[0].Cookie);
     }
+
+    [Fact]
+    public void An_in_order_batch_larger_than_the_callers_span_is_reclaimed_across_calls()
+    {
+        // §2.7.9: one used element names the last of five chains and used->idx moves by five. Polled
+        // two at a time, the batch comes out 2 + 2 + 1; the skipped chains count their writable bytes.
+        using var f = new SplitRingFixture(8);
+        var driver = new SplitVirtqueueDriver(f.Ring, inOrder: true);
+        for (int i = 0; i < 5; i++)
+            Assert.True(driver.TryAdd([VirtqBuffer.Writable(SplitRingFixture.Iova(100 * i), 100)], 10 + i, out _));
+        driver.Publish();
+        f.Ring.UsedRing[0] = new VirtqUsedElement { Id = 4, Len = 60 };
+        *f.Ring.UsedIdx = 5;
+        Span<VirtqCompletion> done = stackalloc VirtqCompletion[2];
+        var got = new List<(nint Cookie, uint Length)>();
+        for (int call = 0; call < 3; call++)
+        {
+            int n = driver.PollUsed(done);
+            Assert.Equal(call < 2 ? 2 : 1, n);
+            for (int i = 0; i < n; i++) got.Add((done[i].Cookie, done[i].Length));
+        }
+        Assert.Equal([(10, 100u), (11, 100u), (12, 100u), (13, 100u), (14, 60u)], got);
+        Assert.Equal(0, driver.PollUsed(done));
+        Assert.Equal(0, driver.Outstanding);
+        Assert.Equal(8, driver.FreeDescriptors);
+        Assert.Equal(0ul, driver.Errors.Total);
+    }
 }
