@@ -27,7 +27,15 @@ public sealed unsafe class VfioDevice : IDisposable
         Address = address;
         _fd = group.OpenDevice(address);
         var info = new VfioDeviceInfo { Argsz = (uint)sizeof(VfioDeviceInfo) };
-        Libc.IoctlChecked(_fd, VfioUapi.DeviceGetInfo, &info, "ioctl VFIO_DEVICE_GET_INFO", address.ToString());
+        try
+        {
+            Libc.IoctlChecked(_fd, VfioUapi.DeviceGetInfo, &info, "ioctl VFIO_DEVICE_GET_INFO", address.ToString());
+        }
+        catch
+        {
+            Libc.Close(_fd);
+            throw;
+        }
         if ((info.Flags & VfioUapi.DeviceFlagsPci) == 0 || info.NumRegions <= VfioUapi.PciConfigRegionIndex)
         {
             Dispose();
@@ -57,7 +65,11 @@ public sealed unsafe class VfioDevice : IDisposable
             }
             sparse = VfioRegion.ParseSparseMmap(buffer, raw.CapOffset);
         }
-        return (_regions[index] = new VfioRegion(index, raw.Flags, raw.Size, raw.Offset, sparse))!;
+        uint flags = raw.Flags;
+        // A capability chain we could not read may hold a sparse-mmap restriction: map nothing then.
+        if ((flags & VfioUapi.RegionFlagCaps) != 0 && (raw.Argsz <= sizeof(VfioRegionInfoRaw) || raw.Argsz > 64 * 1024 || raw.CapOffset == 0))
+            flags &= ~VfioUapi.RegionFlagMmap;
+        return (_regions[index] = new VfioRegion(index, flags, raw.Size, raw.Offset, sparse))!;
     }
 
     public VfioRegion ConfigRegion => Region(VfioUapi.PciConfigRegionIndex);

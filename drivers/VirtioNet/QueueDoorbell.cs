@@ -24,7 +24,9 @@ public sealed class EventFdDoorbell : QueueDoorbell
     public EventFdDoorbell()
     {
         KickFd = SystemCallException.Check(Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK), "eventfd", "kick");
-        CallFd = SystemCallException.Check(Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK), "eventfd", "call");
+        int call = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+        if (call < 0) Libc.Close(KickFd);
+        CallFd = SystemCallException.Check(call, "eventfd", "call");
     }
 
     public override void Ring() => Libc.EventFdSignal(KickFd);

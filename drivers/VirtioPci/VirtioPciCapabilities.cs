@@ -36,7 +36,7 @@ public sealed record VirtioPciCapabilities(VirtioPciStructure Common, VirtioPciS
         for (int at = config[PciCapabilityPointer] & 0xfc; at != 0; at = config[at + 1] & 0xfc)
         {
             // 48 capabilities fit in 192 bytes past the header: more means the list loops.
-            if (++visited > 48 || at < 0x40 || at + 2 > config.Length)
+            if (++visited > 48 || at < 0x40 || at + 4 > config.Length)   // id, next, len, cfg_type
                 throw new VirtioPciException($"PCI capability list is malformed at 0x{at:x}");
             if (config[at] == PciCapIdMsix) hasMsix = true;
             if (config[at] != PciCapIdVendor) continue;
@@ -49,12 +49,16 @@ public sealed record VirtioPciCapabilities(VirtioPciStructure Common, VirtioPciS
             var s = new VirtioPciStructure(type, bar, BinaryPrimitives.ReadUInt32LittleEndian(cap[8..]), BinaryPrimitives.ReadUInt32LittleEndian(cap[12..]));
             switch (type)
             {
-                case VirtioPciCapType.Common when common is null: common = s; break;
+                // §4.1.4.3: the common structure is 4-byte aligned; §4.1.4.4: notify is 2-byte aligned
+                // with an even multiplier (a power of two, or 0). A capability that breaks this is skipped.
+                case VirtioPciCapType.Common when common is null && (s.Offset & 3) == 0: common = s; break;
                 case VirtioPciCapType.Isr when isr is null: isr = s; break;
                 case VirtioPciCapType.Device when device is null: device = s; break;
-                case VirtioPciCapType.Notify when notify is null && len >= NotifyCapLength:
+                case VirtioPciCapType.Notify when notify is null && len >= NotifyCapLength && (s.Offset & 1) == 0 && s.Length >= 2:
+                    uint m = BinaryPrimitives.ReadUInt32LittleEndian(cap[16..]);   // §4.1.4.4 notify_off_multiplier
+                    if ((m & 1) != 0) break;
                     notify = s;
-                    multiplier = BinaryPrimitives.ReadUInt32LittleEndian(cap[16..]);   // §4.1.4.4 notify_off_multiplier
+                    multiplier = m;
                     break;
             }
         }

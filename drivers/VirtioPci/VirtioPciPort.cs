@@ -47,6 +47,7 @@ public sealed unsafe class VirtioPciPort : Port
     volatile VirtioNetTxQueue[]? _tx;
     ControlQueue? _control;
     int _pairs = 1;
+    int _mtu = 1500;
     ulong _features;
     VirtioNetConfig _config;
 
@@ -64,7 +65,7 @@ public sealed unsafe class VirtioPciPort : Port
         DriverName = DriverName,
         DeviceName = Name,
         Mac = _config.Mac ?? _fallbackMac,
-        Mtu = _config.Mtu ?? 1500,
+        Mtu = _mtu,
         MinDescriptors = 1,
         MaxDescriptors = MaxQueueSize,
         // The device says how many pairs it has only once opened (max_virtqueue_pairs); start checks it.
@@ -125,6 +126,7 @@ public sealed unsafe class VirtioPciPort : Port
         Span<byte> c = stackalloc byte[VirtioNetConfig.Size];
         _config = VirtioNetConfig.Parse(c[..t.ReadDeviceConfig(0, c)], _features);
         int controlIndex = ControlQueueIndex(t);
+        _mtu = Mtu(_config.Mtu, VirtioFeatures.Has(_features, VirtioFeatures.NetMrgRxbuf), _pool!);
 
         bool packed = VirtioFeatures.Has(_features, VirtioFeatures.RingPacked);
         bool inOrder = VirtioFeatures.Has(_features, VirtioFeatures.InOrder);
@@ -179,6 +181,22 @@ public sealed unsafe class VirtioPciPort : Port
         _tx = tx;
         _rx = rx;
         EngineLog.Info($"VIRTIO_PCI({Name})", $"{_pairs} {(packed ? "packed" : "split")} queue pair(s) of {size}{(controlIndex >= 0 ? $", control queue {controlIndex}" : "")}, {(mergeable ? "mergeable" : "single-buffer")} rx, {(inOrder ? "in-order" : "out-of-order")}, features 0x{_features:x}, mac {Info.Mac}, link {(_config.LinkUp ? "up" : "down")}");
+    }
+
+    /// <summary>
+    /// The device's MTU (§5.1.4) as far as we can receive it: without MRG_RXBUF one buffer holds the
+    /// header and the whole frame (§5.1.6.3.1), so a larger MTU is cut to what the pool's buffers hold.
+    /// </summary>
+    int Mtu(int? deviceMtu, bool mergeable, PacketPool pool)
+    {
+        int mtu = deviceMtu ?? 1500;
+        int fits = pool.DataRoom - 18;   // the header goes in the headroom; the frame has the data room, less Ethernet header and VLAN tag
+        if (!mergeable && mtu > fits)
+        {
+            EngineLog.Info($"VIRTIO_PCI({Name})", $"device MTU {mtu} does not fit one {pool.DataRoom} B rx buffer without mergeable buffers: MTU {fits}");
+            return fits;
+        }
+        return mtu;
     }
 
     /// <summary>

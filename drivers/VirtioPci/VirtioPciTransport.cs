@@ -70,6 +70,10 @@ public sealed unsafe class VirtioPciTransport : IDisposable
         ulong offered = Common.ReadDeviceFeatures();
         if ((offered & VirtioFeatures.Version1) == 0)
             throw new VirtioPciException($"{Vfio.Device.Address}: device does not offer VIRTIO_F_VERSION_1 (features 0x{offered:x}): legacy devices are not supported");
+        // §6.1: without ACCESS_PLATFORM the device bypasses the IOMMU and would take our IOVAs (= VAs)
+        // for physical addresses. Under noiommu the IOVAs are physical, so either way works.
+        if (!Vfio.NoIommu && (offered & VirtioFeatures.AccessPlatform) == 0)
+            throw new VirtioPciException($"{Vfio.Device.Address}: behind an IOMMU the device must offer VIRTIO_F_ACCESS_PLATFORM (QEMU: -device virtio-net-pci,iommu_platform=on), or it would bypass the IOMMU");
         ulong take = offered & (wanted | VirtioFeatures.Version1 | VirtioFeatures.AccessPlatform);
         Common.WriteDriverFeatures(take);
         Common.Status = VirtioDeviceStatus.Acknowledge | VirtioDeviceStatus.Driver | VirtioDeviceStatus.FeaturesOk;

@@ -89,4 +89,21 @@ public class VirtioPciCapabilitiesTests
         c[0x40 + 12] = 0x20;
         Assert.Contains("common configuration", Assert.Throws<VirtioPciException>(() => VirtioPciCapabilities.Parse(c, out _)).Message);
     }
+
+    [Fact]
+    public void A_notify_capability_with_an_odd_multiplier_is_skipped()
+    {
+        // §4.1.4.4: notify_off_multiplier is 0 or a power of two; 3 would make 16-bit doorbells unaligned.
+        byte[] config = [.. RealVirtioNet];
+        config[0x80] = 3;
+        var e = Assert.Throws<VirtioPciException>(() => VirtioPciCapabilities.Parse(config, out _));
+        Assert.Contains("notify False", e.Message);
+    }
+
+    [Fact]
+    public void A_config_space_cut_inside_a_capability_header_is_refused_not_overrun()
+    {
+        var e = Assert.Throws<VirtioPciException>(() => VirtioPciCapabilities.Parse(RealVirtioNet.AsSpan(0, 0x42), out _));
+        Assert.Contains("malformed", e.Message);
+    }
 }
