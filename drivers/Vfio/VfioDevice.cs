@@ -135,6 +135,47 @@ public sealed unsafe class VfioDevice : IDisposable
         return new VfioIrqInfo(index, raw.Count, raw.Flags);
     }
 
+    /// <summary>
+    /// VFIO_DEVICE_SET_IRQS, DATA_EVENTFD | ACTION_TRIGGER: the kernel signals <paramref name="fds"/>[i]
+    /// when vector i of <paramref name="index"/> (INTx, MSI or MSI-X) fires. Enabling MSI-X this way
+    /// is also what switches the device from INTx to MSI-X.
+    /// </summary>
+    public void SetIrqEventFds(int index, ReadOnlySpan<int> fds)
+    {
+        var info = Irq(index);
+        if ((uint)fds.Length > info.Count || (info.Flags & VfioUapi.IrqInfoEventfd) == 0)
+            throw new VfioException($"{Address}: interrupt index {index} has {info.Count} vectors (flags 0x{info.Flags:x}), cannot take {fds.Length} eventfds");
+        int bytes = sizeof(VfioIrqSet) + 4 * fds.Length;
+        byte* buffer = stackalloc byte[bytes];
+        *(VfioIrqSet*)buffer = new VfioIrqSet
+        {
+            Argsz = (uint)bytes,
+            Flags = VfioUapi.IrqSetDataEventfd | VfioUapi.IrqSetActionTrigger,
+            Index = (uint)index,
+            Start = 0,
+            Count = (uint)fds.Length,
+        };
+        fds.CopyTo(new Span<int>(buffer + sizeof(VfioIrqSet), fds.Length));
+        Libc.IoctlChecked(_fd, VfioUapi.DeviceSetIrqs, buffer, "ioctl VFIO_DEVICE_SET_IRQS", $"{Address} irq index {index}");
+    }
+
+    /// <summary>Tears down every trigger of <paramref name="index"/> (DATA_NONE | ACTION_TRIGGER, count 0); best effort.</summary>
+    public void DisableIrqs(int index)
+    {
+        var set = new VfioIrqSet { Argsz = (uint)sizeof(VfioIrqSet), Flags = VfioUapi.IrqSetDataNone | VfioUapi.IrqSetActionTrigger, Index = (uint)index };
+        Libc.Ioctl(_fd, VfioUapi.DeviceSetIrqs, &set);
+    }
+
+    /// <summary>
+    /// INTx is level-triggered: VFIO masks it when it fires (IRQ_INFO_AUTOMASKED) until the driver
+    /// has quieted the device (for virtio, read the ISR) and unmasks it here.
+    /// </summary>
+    public void UnmaskIntx()
+    {
+        var set = new VfioIrqSet { Argsz = (uint)sizeof(VfioIrqSet), Flags = VfioUapi.IrqSetDataNone | VfioUapi.IrqSetActionUnmask, Index = VfioUapi.PciIntxIrqIndex, Start = 0, Count = 1 };
+        Libc.Ioctl(_fd, VfioUapi.DeviceSetIrqs, &set);
+    }
+
     /// <summary>VFIO_DEVICE_RESET when the device supports one (FLR, PM or bus reset); false otherwise.</summary>
     public bool Reset() => CanReset && Libc.Ioctl(_fd, VfioUapi.DeviceReset, 0) == 0;
 

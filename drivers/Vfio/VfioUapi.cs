@@ -49,6 +49,10 @@ static class VfioUapi
     // struct vfio_irq_info flags.
     public const uint IrqInfoEventfd = 1 << 0, IrqInfoMaskable = 1 << 1, IrqInfoAutomasked = 1 << 2, IrqInfoNoresize = 1 << 3;
 
+    // struct vfio_irq_set flags: one DATA_* and one ACTION_*.
+    public const uint IrqSetDataNone = 1 << 0, IrqSetDataBool = 1 << 1, IrqSetDataEventfd = 1 << 2;
+    public const uint IrqSetActionMask = 1 << 3, IrqSetActionUnmask = 1 << 4, IrqSetActionTrigger = 1 << 5;
+
     // struct vfio_iommu_type1_dma_map flags.
     public const uint DmaMapFlagRead = 1 << 0, DmaMapFlagWrite = 1 << 1;
 }
@@ -64,6 +68,10 @@ struct VfioRegionInfoRaw { public uint Argsz, Flags, Index, CapOffset; public ul
 
 [StructLayout(LayoutKind.Sequential)]
 struct VfioIrqInfoRaw { public uint Argsz, Flags, Index, Count; }
+
+/// <summary>struct vfio_irq_set without its data[]: eventfds (s32 each) follow it in the same buffer.</summary>
+[StructLayout(LayoutKind.Sequential)]
+struct VfioIrqSet { public uint Argsz, Flags, Index, Start, Count; }
 
 [StructLayout(LayoutKind.Sequential)]
 struct VfioDmaMap { public uint Argsz, Flags; public ulong Vaddr, Iova, Size; }

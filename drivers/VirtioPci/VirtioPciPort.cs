@@ -6,6 +6,7 @@ using Datapath.Engine.Net;
 using Datapath.Engine.Packets;
 using Datapath.Engine.Ports;
 using Datapath.Hugepages;
+using Datapath.Hugepages.Native;
 
 namespace Datapath.Drivers.VirtioPci;
 
@@ -48,6 +49,11 @@ public sealed unsafe class VirtioPciPort : Port
     ControlQueue? _control;
     int _pairs = 1;
     int _mtu = 1500;
+    // Interrupts (polling is the mode; these only tell the control plane about config changes).
+    readonly Lock _irqLock = new();
+    int _irqFd = -1;
+    int _irqIndex = -1;
+    ulong _irqEvents, _configChanges;
     ulong _features;
     VirtioNetConfig _config;
 
@@ -80,6 +86,7 @@ public sealed unsafe class VirtioPciPort : Port
         get
         {
             if (State != PortState.Started || _transport is null) return LinkStatus.Down;
+            ServiceInterrupts();
             Span<byte> c = stackalloc byte[VirtioNetConfig.Size];
             int n = _transport.ReadDeviceConfig(0, c);
             return VirtioNetConfig.Parse(c[..n], _features).LinkUp ? new LinkStatus(true) : LinkStatus.Down;
@@ -131,6 +138,7 @@ public sealed unsafe class VirtioPciPort : Port
         bool packed = VirtioFeatures.Has(_features, VirtioFeatures.RingPacked);
         bool inOrder = VirtioFeatures.Has(_features, VirtioFeatures.InOrder);
         bool mergeable = VirtioFeatures.Has(_features, VirtioFeatures.NetMrgRxbuf);
+        WireInterrupts(t);
         int size = QueueSize(t, 2 * _pairs, packed);
         int controlSize = controlIndex < 0 ? 0 : ControlSize(t, controlIndex, packed);
         var rings = _rings = new VirtqRings(Name, 2 * _pairs, size, controlSize, _memory);
@@ -181,6 +189,59 @@ public sealed unsafe class VirtioPciPort : Port
         _tx = tx;
         _rx = rx;
         EngineLog.Info($"VIRTIO_PCI({Name})", $"{_pairs} {(packed ? "packed" : "split")} queue pair(s) of {size}{(controlIndex >= 0 ? $", control queue {controlIndex}" : "")}, {(mergeable ? "mergeable" : "single-buffer")} rx, {(inOrder ? "in-order" : "out-of-order")}, features 0x{_features:x}, mac {Info.Mac}, link {(_config.LinkUp ? "up" : "down")}");
+    }
+
+    /// <summary>
+    /// VFIO_DEVICE_SET_IRQS: one eventfd on MSI-X vector 0 as the config-change vector (queues keep
+    /// NO_VECTOR: we poll them), or on INTx when the device has no MSI-X (QEMU's vectors=0).
+    /// </summary>
+    void WireInterrupts(VirtioPciTransport t)
+    {
+        var d = t.Vfio.Device;
+        var msix = d.Irq(VfioUapi.PciMsixIrqIndex);
+        var intx = d.Irq(VfioUapi.PciIntxIrqIndex);
+        int index = msix.Count > 0 && (msix.Flags & VfioUapi.IrqInfoEventfd) != 0 ? VfioUapi.PciMsixIrqIndex
+            : intx.Count > 0 && (intx.Flags & VfioUapi.IrqInfoEventfd) != 0 ? VfioUapi.PciIntxIrqIndex : -1;
+        if (index < 0) return;
+        _irqFd = SystemCallException.Check(Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK), "eventfd", $"{Name} interrupts");
+        d.SetIrqEventFds(index, [_irqFd]);
+        _irqIndex = index;
+        if (index == VfioUapi.PciMsixIrqIndex && !t.SetConfigVector(0))
+            EngineLog.Info($"VIRTIO_PCI({Name})", "device refused MSI-X vector 0 for config changes: link changes are seen by polling only");
+    }
+
+    /// <summary>Counts what the interrupt eventfd saw; for INTx, reads the ISR (which quiets the device) and unmasks.</summary>
+    void ServiceInterrupts()
+    {
+        lock (_irqLock)
+        {
+            var t = _transport;
+            if (_irqFd < 0 || t is null) return;
+            ulong n = Libc.EventFdDrain(_irqFd);
+            if (n == 0) return;
+            _irqEvents += n;
+            if (_irqIndex == VfioUapi.PciIntxIrqIndex)
+            {
+                if ((t.ReadIsr() & VirtioPciTransport.IsrConfig) != 0) _configChanges++;
+                t.Vfio.Device.UnmaskIntx();
+            }
+            else
+            {
+                _configChanges += n;   // vector 0 carries config changes only
+            }
+        }
+    }
+
+    void UnwireInterrupts()
+    {
+        lock (_irqLock)
+        {
+            if (_irqFd < 0) return;
+            if (_irqIndex >= 0) _transport?.Vfio.Device.DisableIrqs(_irqIndex);
+            Libc.Close(_irqFd);
+            _irqFd = -1;
+            _irqIndex = -1;
+        }
     }
 
     /// <summary>
@@ -300,6 +361,7 @@ public sealed unsafe class VirtioPciPort : Port
         {
             try { _transport.Reset(); } catch (VirtioPciException e) { EngineLog.Info($"VIRTIO_PCI({Name})", e.Message); }
         }
+        UnwireInterrupts();
         // Closing the device (VFIO disables it: no more bus mastering) and dropping its DMA mappings
         // come before the buffers go back to the pool and the rings are freed, even if the reset
         // above failed: a device that ignores reset cannot write into memory we reuse.
@@ -320,5 +382,8 @@ public sealed unsafe class VirtioPciPort : Port
             stats.Add(new($"q{q.VringIndex}_kicks", q.Kicks));
         }
         if (_control is not null) stats.Add(new("ctrl_hostile_values", _control.HostileValues));
+        ServiceInterrupts();
+        stats.Add(new("irq_events", _irqEvents));
+        stats.Add(new("config_change_irqs", _configChanges));
     }
 }

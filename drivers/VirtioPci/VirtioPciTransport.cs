@@ -13,6 +13,7 @@ public sealed unsafe class VirtioPciTransport : IDisposable
 {
     readonly byte* _notify;
     readonly byte* _deviceConfig;
+    readonly byte* _isr;
 
     public VfioPciDevice Vfio { get; }
     public VirtioPciCapabilities Capabilities { get; }
@@ -27,6 +28,7 @@ public sealed unsafe class VirtioPciTransport : IDisposable
         var d = vfio.Device;
         Common = new VirtioPciCommonConfig(d.MapBar(caps.Common.Bar, caps.Common.Offset, caps.Common.Length));
         _notify = d.MapBar(caps.Notify.Bar, caps.Notify.Offset, caps.Notify.Length);
+        if (caps.Isr.Length > 0) _isr = d.MapBar(caps.Isr.Bar, caps.Isr.Offset, caps.Isr.Length);
         if (caps.Device is { } dev && dev.Length > 0) _deviceConfig = d.MapBar(dev.Bar, dev.Offset, dev.Length);
     }
 
@@ -113,6 +115,21 @@ public sealed unsafe class VirtioPciTransport : IDisposable
             throw new VirtioPciException($"{Vfio.Device.Address}: queue {index} notify offset 0x{offset:x} lies outside the notify structure (0x{Capabilities.Notify.Length:x} B)");
         Common.Write16(VirtioPciCommonConfig.QueueEnable, 1);
         return (ushort*)(_notify + offset);
+    }
+
+    /// <summary>§4.1.4.5: reading the ISR status clears it and de-asserts INTx; bit 0 a queue, bit 1 a config change.</summary>
+    public byte ReadIsr() => _isr == null ? (byte)0 : Volatile.Read(ref *_isr);
+
+    public const byte IsrQueue = 1, IsrConfig = 2;
+
+    /// <summary>
+    /// §4.1.5.1.2: the MSI-X vector for configuration changes; the device reads back NO_VECTOR when it
+    /// could not take it. True when taken.
+    /// </summary>
+    public bool SetConfigVector(ushort vector)
+    {
+        Common.Write16(VirtioPciCommonConfig.ConfigMsixVector, vector);
+        return Common.Read16(VirtioPciCommonConfig.ConfigMsixVector) == vector;
     }
 
     /// <summary>§3.1.1 step 8: the device is live.</summary>

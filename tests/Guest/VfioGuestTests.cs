@@ -97,8 +97,57 @@ public sealed class VfioGuestTests(ITestOutputHelper log)
         Assert.InRange((long)ours.TxPackets - guest.Rx, 0, 2 * RingSize);
     }
 
+    /// <summary>
+    /// Interrupt wiring (VFIO_DEVICE_SET_IRQS): the NIC has INTx only here (vectors=0), and our port
+    /// puts an eventfd on it. When the vhost-user backend goes away mid-run, QEMU takes the NIC's link
+    /// down and raises a config-change interrupt: the port counts it (ISR bit 1, INTx unmasked again)
+    /// and reports the link down.
+    /// </summary>
+    [Fact]
+    public void ABackendGoingAwayTakesTheLinkDownWithAConfigInterrupt()
+    {
+        var rig = new VhostPortRig();
+        int cpu = Environment.ProcessorCount - 1;
+        using var lcores = new LcoreSet(LcoreMap.FromLcoresOption($"0@{cpu},1@{cpu}"), pinMain: false);
+        var fwd = new ForwardingEngine(rig.Ports, lcores, new ForwardingConfig { Mode = "macswap", TxRetry = true });
+        fwd.Start();
+        bool stopped = false, guestDone = false;
+        var killer = new Thread(() =>
+        {
+            // Once frames flow, the backend goes: its port and socket close.
+            VhostPortRig.WaitFor(() => guestDone || rig.Port.GetStats().RxPackets > 10_000, TimeSpan.FromSeconds(300));
+            if (guestDone) return;
+            fwd.Stop();
+            stopped = true;
+            rig.Dispose();
+        });
+        killer.Start();
+        JsonElement port;
+        try
+        {
+            port = RunEngineInGuestFull(rig.Socket, noIommu: true, expectLinkUp: false).Port;
+        }
+        finally
+        {
+            Volatile.Write(ref guestDone, true);
+            killer.Join();
+            if (!stopped) { fwd.Stop(); rig.Dispose(); }
+        }
+        Assert.True(stopped, "no traffic reached the backend, so it was never taken away");
+        var x = port.GetProperty("xstats");
+        log.WriteLine($"xstats: irq_events {x.GetProperty("irq_events")} config_change_irqs {x.GetProperty("config_change_irqs")}");
+        Assert.False(port.GetProperty("link_up").GetBoolean());
+        Assert.True(x.GetProperty("config_change_irqs").GetUInt64() >= 1, "no config-change interrupt was counted");
+    }
+
     /// <summary>Boots the guest, binds its NIC to vfio-pci, runs flowgen on it; returns the engine's final rx/tx.</summary>
     (long Rx, long Tx) RunEngineInGuest(string socket, bool noIommu, bool packed = false, int queues = 1)
+    {
+        var (rx, tx, _) = RunEngineInGuestFull(socket, noIommu, packed, queues, expectLinkUp: true);
+        return (rx, tx);
+    }
+
+    (long Rx, long Tx, JsonElement Port) RunEngineInGuestFull(string socket, bool noIommu, bool packed = false, int queues = 1, bool expectLinkUp = true)
     {
         if (noIommu) GuestImage.Get(noIommu: true);   // builds the noiommu vfio.ko once
         var result = QemuGuest.Run(new GuestOptions
@@ -127,14 +176,14 @@ public sealed class VfioGuestTests(ITestOutputHelper log)
         Assert.Equal("vfio-pci", result.Values("vfio")["driver"]);
         Assert.Contains(noIommu ? "vfio-noiommu mode — UNSAFE" : "VFIO type1 IOMMU", engineLog);
         string last = result.Files["stats.jsonl"].Trim().Split('\n')[^1];
-        var port = JsonDocument.Parse(last).RootElement.GetProperty("ports")[0];
+        var port = JsonDocument.Parse(last).RootElement.GetProperty("ports")[0].Clone();
         Assert.Equal("net_virtio", port.GetProperty("driver").GetString());
-        Assert.True(port.GetProperty("link_up").GetBoolean());
+        if (expectLinkUp) Assert.True(port.GetProperty("link_up").GetBoolean());
         long rx = port.GetProperty("rx_packets").GetInt64(), tx = port.GetProperty("tx_packets").GetInt64();
         log.WriteLine($"net_virtio in the guest: rx {rx} tx {tx}");
         Assert.Contains($"{queues} {(packed ? "packed" : "split")} queue pair(s)", engineLog);
         Assert.True(tx > 0, "our engine sent nothing");
         Assert.True(rx > 0, "nothing came back to our engine");
-        return (rx, tx);
+        return (rx, tx, port);
     }
 }

@@ -7,7 +7,7 @@ namespace Datapath.App.Running;
 /// <summary>
 /// Port counters as one line of JSON, for scripts and dashboards: the same object from
 /// `show port stats all json` and from each line of `--stats-file`.
-/// {"timestamp":"…Z","ports":[{"port_id":0,"name":"net_ring0","driver":"net_ring","link_up":true,"rx_packets":…},…]}
+/// {"timestamp":"…Z","ports":[{"port_id":0,"name":"net_ring0","driver":"net_ring","link_up":true,"rx_packets":…,"xstats":{…}},…]}
 /// </summary>
 public static class StatsJson
 {
@@ -42,6 +42,9 @@ public static class StatsJson
         w.WriteNumber("rx_errors", s.RxErrors);
         w.WriteNumber("tx_errors", s.TxErrors);
         w.WriteNumber("rx_nombuf", s.RxNoMbuf);
+        w.WriteStartObject("xstats");
+        foreach (var (name, value) in p.ExtendedStats()) w.WriteNumber(name, value);
+        w.WriteEndObject();
         w.WriteEndObject();
     }
 }
