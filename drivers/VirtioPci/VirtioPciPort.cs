@@ -157,17 +157,9 @@ public sealed unsafe class VirtioPciPort : Port
             var rxAt = new QueueAddressing(SetUp(t, ri, rings, packed, bells), UseIova: true);
             var txAt = new QueueAddressing(SetUp(t, ti, rings, packed, bells), UseIova: true);
             // Each queue joins `all` as soon as it exists, so a failure further on frees its buffers.
-            all.Add(rx[p] = (packed, mergeable) switch
-            {
-                (true, true) => new PackedMergeableRxQueue((uint)ri, rings.Packed(ri), inOrder, _pool, Id, rxAt),
-                (true, false) => new PackedRxQueue((uint)ri, rings.Packed(ri), inOrder, _pool, Id, rxAt),
-                (false, true) => new SplitMergeableRxQueue((uint)ri, rings.Split(ri), inOrder, _pool, Id, rxAt),
-                (false, false) => new SplitRxQueue((uint)ri, rings.Split(ri), inOrder, _pool, Id, rxAt),
-            });
+            all.Add(rx[p] = VirtioNetQueues.Rx(rings, ri, packed, mergeable, inOrder, _pool, Id, rxAt));
             _all = [.. all];
-            all.Add(tx[p] = packed
-                ? new PackedTxQueue((uint)ti, rings.Packed(ti), inOrder, mapped, zeroHeader, txAt)
-                : new SplitTxQueue((uint)ti, rings.Split(ti), inOrder, mapped, zeroHeader, txAt));
+            all.Add(tx[p] = VirtioNetQueues.Tx(rings, ti, packed, inOrder, mapped, zeroHeader, txAt));
             _all = [.. all];
         }
         MmioDoorbell? controlBell = null;

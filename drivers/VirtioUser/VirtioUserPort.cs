@@ -176,16 +176,8 @@ public sealed class VirtioUserPort : Port
         {
             uint rxIndex = (uint)(2 * p), txIndex = (uint)(2 * p + 1);
             var r = _rings!;
-            rx[p] = (packed, mergeable) switch
-            {
-                (true, true) => new PackedMergeableRxQueue(rxIndex, r.Packed(2 * p), inOrder, _pool!, Id),
-                (true, false) => new PackedRxQueue(rxIndex, r.Packed(2 * p), inOrder, _pool!, Id),
-                (false, true) => new SplitMergeableRxQueue(rxIndex, r.Split(2 * p), inOrder, _pool!, Id),
-                (false, false) => new SplitRxQueue(rxIndex, r.Split(2 * p), inOrder, _pool!, Id),
-            };
-            tx[p] = packed
-                ? new PackedTxQueue(txIndex, r.Packed(2 * p + 1), inOrder, _mapped!, (ulong)r.ZeroHeader)
-                : new SplitTxQueue(txIndex, r.Split(2 * p + 1), inOrder, _mapped!, (ulong)r.ZeroHeader);
+            rx[p] = VirtioNetQueues.Rx(r, (int)rxIndex, packed, mergeable, inOrder, _pool!, Id);
+            tx[p] = VirtioNetQueues.Tx(r, (int)txIndex, packed, inOrder, _mapped!, (ulong)r.ZeroHeader);
             all.Add(rx[p]);
             all.Add(tx[p]);
         }

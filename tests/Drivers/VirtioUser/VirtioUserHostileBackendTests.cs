@@ -25,7 +25,7 @@ public unsafe class VirtioUserHostileBackendTests
         try
         {
             var ring = layout.Place(memory);
-            var q = new SplitMergeableRxQueue(0, ring, inOrder: false, pool, portId: 3);
+            var q = new MergeableRxQueue<SplitDriverRing>(0, new SplitDriverRing(ring, inOrder: false), pool, portId: 3);
             Assert.Equal(Size, pool.InUse); // the ring is full of buffers
 
             var counters = new QueueCounters();

@@ -11,9 +11,9 @@ namespace Datapath.Drivers.VirtioNet;
 /// frame bytes from their first byte. They become one chained packet. A frame whose buffers have
 /// not all been used yet waits here for the next burst.
 /// </summary>
-public sealed unsafe class SplitMergeableRxQueue(uint vringIndex, SplitRing ring, bool inOrder, PacketPool pool, ushort portId,
+public sealed unsafe class MergeableRxQueue<TRing>(uint vringIndex, TRing ring, PacketPool pool, ushort portId,
     QueueAddressing addressing = default)
-    : SplitRxQueue(vringIndex, ring, inOrder, pool, portId, addressing)
+    : RxQueue<TRing>(vringIndex, ring, pool, portId, addressing) where TRing : struct, IDriverRing
 {
     Packet _head;        // the frame being assembled (null when none)
     Packet _tail;

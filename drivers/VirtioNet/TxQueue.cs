@@ -6,43 +6,38 @@ using Datapath.Engine.Ports;
 namespace Datapath.Drivers.VirtioNet;
 
 /// <summary>
-/// A packed transmit queue (virtio 1.2 §2.8, §5.1.6.2), as <see cref="SplitTxQueue"/> on a
-/// <see cref="PackedVirtqueueDriver"/>: each packet is one chain, one device-readable
+/// A transmit queue (virtio 1.2 §5.1.6.2) on a split or packed ring (<typeparamref name="TRing"/>): each packet is one chain, one device-readable
 /// descriptor per segment, the 12-byte virtio-net header prepended in the first segment's headroom
 /// (or, for a shared or headroom-less packet, a separate descriptor pointing at a constant zero
 /// header: we offload nothing, so every header is zeros). Used chains are reclaimed at the start of
 /// each burst and their packets freed in bulk. One kick at most per burst, and none when the backend
-/// set RING_EVENT_FLAGS_DISABLE (§2.8.10). Single lcore; no allocation, lock or exception per packet.
+/// suppressed notifications (§2.7.10, §2.8.10). Single lcore; no allocation, lock or exception per packet.
 /// </summary>
-public sealed unsafe class PackedTxQueue : VirtioNetTxQueue
+public sealed unsafe class TxQueue<TRing> : VirtioNetTxQueue where TRing : struct, IDriverRing
 {
     public const int MaxBurst = 64;
     const int HeaderSize = VirtioNetHeader.Size;
 
-    readonly PackedVirtqueueDriver _driver;
-    readonly PackedRing _ring;
+    readonly TRing _driver;
     readonly MappedMemory _memory;
     readonly ulong _zeroHeader;
     readonly nint[] _inRing;
 
     /// <param name="zeroHeader">The constant zero header as the device addresses it (VA or IOVA, as <paramref name="addressing"/> says).</param>
-    public PackedTxQueue(uint vringIndex, PackedRing ring, bool inOrder, MappedMemory memory, ulong zeroHeader, QueueAddressing addressing = default)
+    public TxQueue(uint vringIndex, TRing ring, MappedMemory memory, ulong zeroHeader, QueueAddressing addressing = default)
         : base(vringIndex, ring.Size, addressing)
     {
-        _ring = ring;
-        _driver = new PackedVirtqueueDriver(ring, eventIdx: false, inOrder);
-        _driver.DisableUsedNotifications();
+        _driver = ring;
         _memory = memory;
         _zeroHeader = zeroHeader;
         _inRing = new nint[ring.Size];
     }
 
-    public override ulong DescAddress => (ulong)_ring.Desc;
-    // vhost-user.rst, "Vring address description": a packed ring's event areas in avail and used.
-    public override ulong AvailAddress => (ulong)_ring.DriverEvent;
-    public override ulong UsedAddress => (ulong)_ring.DeviceEvent;
+    public override ulong DescAddress => _driver.DescAddress;
+    public override ulong AvailAddress => _driver.AvailAddress;
+    public override ulong UsedAddress => _driver.UsedAddress;
     public override uint ResumeBase() => _driver.ResumeBase();
-    public override ulong HostileValues => _driver.Errors.Total;
+    public override ulong HostileValues => _driver.Errors;
 
     [SkipLocalsInit]
     public override int Transmit(ReadOnlySpan<Packet> pkts, ref QueueCounters c)

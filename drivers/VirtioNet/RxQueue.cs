@@ -6,22 +6,22 @@ using Datapath.Engine.Ports;
 namespace Datapath.Drivers.VirtioNet;
 
 /// <summary>
-/// A split receive queue (virtio 1.2 §5.1.6.3): the ring is kept full of pool buffers, each offered
-/// as one device-writable descriptor that starts 12 bytes before the packet's data, so the
-/// virtio-net header lands in the headroom and the frame lands where the packet's data begins.
-/// This class is the one-buffer-per-packet path (no MRG_RXBUF); <see cref="SplitMergeableRxQueue"/>
-/// chains buffers. Single lcore; no allocation, lock or exception per packet.
+/// A receive queue (virtio 1.2 §5.1.6.3) on a split or packed ring (<typeparamref name="TRing"/>):
+/// the ring is kept full of pool buffers, each offered as one device-writable descriptor that starts
+/// 12 bytes before the packet's data, so the virtio-net header lands in the headroom and the frame
+/// lands where the packet's data begins. This class is the one-buffer-per-packet path (no
+/// MRG_RXBUF); <see cref="MergeableRxQueue{TRing}"/> chains buffers. Single lcore; no allocation,
+/// lock or exception per packet.
 /// </summary>
-public unsafe class SplitRxQueue : VirtioNetRxQueue
+public unsafe class RxQueue<TRing> : VirtioNetRxQueue where TRing : struct, IDriverRing
 {
     public const int MaxBurst = 64;
     protected const int HeaderSize = VirtioNetHeader.Size;
 
-    protected readonly SplitVirtqueueDriver Driver;
+    protected readonly TRing Driver;
     protected readonly PacketPool Pool;
     protected readonly ushort PortId;
-    readonly SplitRing _ring;
-    // Packets the backend holds, by descriptor head: the ring is shared memory the backend could
+    // Packets the backend holds, by buffer id (split: head descriptor): the ring is shared memory the backend could
     // rewrite, this array is not. Release frees what is here.
     readonly nint[] _inRing;
 
@@ -30,13 +30,10 @@ public unsafe class SplitRxQueue : VirtioNetRxQueue
     /// <summary>Mergeable: num_buffers of 0 or more than the ring holds.</summary>
     protected ulong BadNumBuffers;
 
-    public SplitRxQueue(uint vringIndex, SplitRing ring, bool inOrder, PacketPool pool, ushort portId, QueueAddressing addressing = default)
+    public RxQueue(uint vringIndex, TRing ring, PacketPool pool, ushort portId, QueueAddressing addressing = default)
         : base(vringIndex, ring.Size, addressing)
     {
-        _ring = ring;
-        Driver = new SplitVirtqueueDriver(ring, eventIdx: false, inOrder);
-        // §2.7.7: we poll; ask the backend not to write our call eventfd.
-        Driver.DisableUsedNotifications();
+        Driver = ring;
         Pool = pool;
         PortId = portId;
         _inRing = new nint[ring.Size];
@@ -44,11 +41,11 @@ public unsafe class SplitRxQueue : VirtioNetRxQueue
         Refill(ref c);
     }
 
-    public override ulong DescAddress => (ulong)_ring.Desc;
-    public override ulong AvailAddress => (ulong)_ring.Avail;
-    public override ulong UsedAddress => (ulong)_ring.Used;
-    public override uint ResumeBase() => Volatile.Read(ref *_ring.UsedIdx);
-    public override ulong HostileValues => Driver.Errors.Total + BadLength + BadNumBuffers;
+    public override ulong DescAddress => Driver.DescAddress;
+    public override ulong AvailAddress => Driver.AvailAddress;
+    public override ulong UsedAddress => Driver.UsedAddress;
+    public override uint ResumeBase() => Driver.ResumeBase();
+    public override ulong HostileValues => Driver.Errors + BadLength + BadNumBuffers;
 
     /// <summary>Takes up to pkts.Length received packets (headers stripped) and refills the ring.</summary>
     [SkipLocalsInit]
@@ -110,8 +107,8 @@ public unsafe class SplitRxQueue : VirtioNetRxQueue
             {
                 ulong at = UseIova ? p.DataIova - HeaderSize : (ulong)(p.Data - HeaderSize);
                 var buffer = VirtqBuffer.Writable(at, (uint)(p.Tailroom + HeaderSize));
-                Driver.TryAdd(new ReadOnlySpan<VirtqBuffer>(in buffer), p.Address, out ushort head);
-                _inRing[head] = p.Address;
+                Driver.TryAdd(new ReadOnlySpan<VirtqBuffer>(in buffer), p.Address, out ushort id);
+                _inRing[id] = p.Address;
             }
             added = true;
         }
