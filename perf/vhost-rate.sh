@@ -4,7 +4,7 @@
 #   perf/vhost-rate.sh [--runs 3] [--window 5] [--warmup 3] [--sizes "64 1518"] [--burst 32] [--json]
 #                      [--layouts "split packed" | --split | --packed] [--dirs "to-vhost from-vhost"]
 #                      [--pairs "dpdk/ours ours/dpdk ours/ours"] [--queues "1"] [--lcores VHOST/VIRTIO]
-#                      [--dll PATH] [--plan]
+#                      [--min-cpu 0.9] [--dll PATH] [--plan]
 #   (./run.sh bench-vhost builds the Release engine first and passes its arguments here)
 #
 # Two processes, a vhost-user back-end (net_vhost, the socket's server) and a virtio-user front-end
@@ -19,6 +19,9 @@
 #   --lcores    CPUs per process, vhost's / virtio-user's, e.g. 8-15/0-7: forwarding lcore i goes on the
 #               i-th CPU of its list (round robin), the main lcore (console only) shares the first. Default:
 #               virtio-user on CPUs 0..N-1, vhost on N..2N-1 when there are 2N CPUs, else 0 and 1.
+#   --min-cpu   on a shared machine: measure a window again (up to twice, the best kept) when either process
+#               got less than this share of its forwarding CPUs in it (default 0: never). Every row shows
+#               the lowest share seen, the CPU time both processes had over the window's wall time.
 #   --plan      print the command lines of every measurement and exit (check --lcores on a new machine)
 #   --scenarios older names, still accepted: rx = to-vhost dpdk/ours, tx = from-vhost dpdk/ours,
 #               utx = to-vhost ours/dpdk, urx = from-vhost ours/dpdk
@@ -43,12 +46,12 @@ cd "$(dirname "$0")/.."
 
 usage_error() { echo "vhost-rate: $* (--help lists the options)" >&2; exit 2; }
 runs=3 window=5 warmup=3 sizes="64 1518" burst=32 json=0 plan=0 dll=artifacts/bin/Datapath.App/Release/net10.0/datapath.dll
-layouts="split packed" dirs="to-vhost from-vhost" pairs="dpdk/ours ours/dpdk ours/ours" queues=1 lcores="" scenarios=""
+layouts="split packed" dirs="to-vhost from-vhost" pairs="dpdk/ours ours/dpdk ours/ours" queues=1 lcores="" scenarios="" min_cpu=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --runs|--window|--warmup|--sizes|--burst|--dll|--layouts|--dirs|--pairs|--queues|--lcores|--scenarios)
+    --runs|--window|--warmup|--sizes|--burst|--dll|--layouts|--dirs|--pairs|--queues|--lcores|--scenarios|--min-cpu)
       [ $# -ge 2 ] || usage_error "$1 needs a value"
-      declare "${1#--}=$2"; shift 2 ;;     # --window 3 sets window=3
+      x=${1#--}; declare "${x//-/_}=$2"; shift 2 ;;     # --min-cpu 0.9 sets min_cpu=0.9
     --split|--packed) layouts=${1#--}; shift ;;
     --json) json=1; shift ;;
     --plan) plan=1; shift ;;
@@ -61,6 +64,7 @@ done
 is_uint() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ]; }
 for x in "$runs" "$burst"; do is_uint "$x" || usage_error "--runs and --burst take a positive integer, not '$x'"; done
 for x in "$window" "$warmup"; do [[ $x =~ ^[0-9]+(\.[0-9]+)?$ ]] || usage_error "--window and --warmup take seconds, not '$x'"; done
+[[ $min_cpu =~ ^(0(\.[0-9]+)?|1(\.0*)?)$ ]] || usage_error "--min-cpu takes a share of the CPUs, 0 to 1, not '$min_cpu'"
 for x in $sizes; do is_uint "$x" || usage_error "--sizes takes frame bytes, not '$x'"; done
 for x in $queues; do is_uint "$x" && [ "$x" -le 16 ] || usage_error "--queues takes 1..16, not '$x'"; done
 for x in $layouts; do [[ $x =~ ^(split|packed)$ ]] || usage_error "--layouts takes split and/or packed, not '$x'"; done
@@ -109,10 +113,12 @@ if [ -n "$lcores" ]; then
   [ -n "$vhost_cpus" ] && [ -n "$virtio_cpus" ] || usage_error "--lcores: empty CPU list in '$lcores'"
 fi
 cpus_for() { # queues: sets VH_CPUS and VU_CPUS (the default spreads N lcores per process when 2N CPUs exist)
-  local q=$1
+  local q=$1 n               # and FWD, the CPUs that carry one process's forwarding lcores
   if [ -n "$lcores" ]; then VH_CPUS=$vhost_cpus VU_CPUS=$virtio_cpus
   elif [ "$ncpu" -ge $((2 * q)) ]; then VU_CPUS=$(seq -s ' ' 0 $((q - 1))) VH_CPUS=$(seq -s ' ' "$q" $((2 * q - 1)))
   else VU_CPUS=0 VH_CPUS=1; fi
+  FWD=$q
+  for n in $(wc -w <<<"$VH_CPUS") $(wc -w <<<"$VU_CPUS"); do [ "$n" -ge "$FWD" ] || FWD=$n; done
 }
 
 if [ "$plan" = 0 ]; then
@@ -172,13 +178,25 @@ measure() { # queues direction layout size pair
   got=$(negotiated_layout "$vimpl")
   [ "$got" = "$layout" ] || fail vhost "asked for $layout virtqueues, the vhost log shows $got"
   sleep "$warmup"
-  read_rx "$rxside"; t0=$RX_T n0=$RX_N
-  sleep "$window"
-  read_rx "$rxside"
+  # The window; again (up to twice) if a process had less than --min-cpu of its CPUs, keeping the best.
+  local try cv cu share mpps
+  MPPS=0 SHARE=-1
+  for try in 1 2 3; do
+    cv=$(cpu_ticks vhost) cu=$(cpu_ticks virtio)
+    read_rx "$rxside"; t0=$RX_T n0=$RX_N
+    sleep "$window"
+    read_rx "$rxside"
+    cv=$(($(cpu_ticks vhost) - cv)) cu=$(($(cpu_ticks virtio) - cu))
+    share=$(awk -v v="$cv" -v u="$cu" -v t="$((RX_T - t0))" -v hz="$(getconf CLK_TCK)" -v c="$FWD" \
+      'BEGIN { printf "%.2f", (v < u ? v : u) / hz / (t / 1e9) / c }')
+    mpps=$(awk -v n="$((RX_N - n0))" -v t="$((RX_T - t0))" 'BEGIN { printf "%.4f", n / (t / 1e9) / 1e6 }')
+    awk -v s="$share" -v b="$SHARE" 'BEGIN { exit !(s > b) }' && MPPS=$mpps SHARE=$share
+    awk -v s="$share" -v m="$min_cpu" 'BEGIN { exit !(s >= m) }' && break
+    [ "$try" = 3 ] || progress "$what: CPU share $share < $min_cpu, window again"
+  done
   stop_proc virtio
   stop_proc vhost
   rm -f "$sock"
-  MPPS=$(awk -v n="$((RX_N - n0))" -v t="$((RX_T - t0))" 'BEGIN { printf "%.4f", n / (t / 1e9) / 1e6 }')
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -189,8 +207,7 @@ total=$((runs * $(wc -w <<<"$queues") * $(wc -w <<<"$layouts") * $(wc -w <<<"$si
 done_n=0
 for run in $(seq "$runs"); do
   for q in $queues; do
-    cpus_for "$q"; set -- $VH_CPUS; nv=$#; set -- $VU_CPUS; nu=$#
-    fwd=$q; [ "$nv" -ge "$fwd" ] || fwd=$nv; [ "$nu" -ge "$fwd" ] || fwd=$nu   # CPUs carrying one process's forwarding lcores
+    cpus_for "$q"
     for layout in $layouts; do
       for dir in to-vhost from-vhost; do
         [ -n "${todo[$dir]:-}" ] || continue
@@ -200,12 +217,13 @@ for run in $(seq "$runs"); do
           for i in $(seq 0 $((k - 1))); do
             pair=${order[$(((i + run - 1) % k))]}    # rotate which pair goes first, run by run
             what="$dir $layout ${size}B q$q $(label "$pair") run $run/$runs"
-            [ "$plan" = 1 ] || progress "[$((done_n + 1))/$total] $what (load $(cut -d' ' -f1 /proc/loadavg))"
+            what="[$((done_n + 1))/$total] $what"
+            [ "$plan" = 1 ] || progress "$what (load $(cut -d' ' -f1 /proc/loadavg))"
             measure "$q" "$dir" "$layout" "$size" "$pair"
             done_n=$((done_n + 1))
             [ "$plan" = 0 ] || continue
-            echo "$q $dir $layout $size $pair $run $MPPS $fwd $(lcore_map "$q" "$VH_CPUS") $(lcore_map "$q" "$VU_CPUS")" >>"$results"
-            progress "[$done_n/$total] $what: $MPPS Mpps"
+            echo "$q $dir $layout $size $pair $run $MPPS $FWD $(lcore_map "$q" "$VH_CPUS") $(lcore_map "$q" "$VU_CPUS") $SHARE" >>"$results"
+            progress "$what: $MPPS Mpps, CPU share $SHARE"
           done
         done
       done

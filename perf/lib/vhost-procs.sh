@@ -105,3 +105,9 @@ negotiated_layout() { # vhost-impl dpdk|ours
     (((f >> 34) & 1)) && echo packed || echo split
   fi
 }
+
+# CPU time (user + system, all threads, in clock ticks) a process has had: /proc/PID/stat fields 14
+# and 15, counted after the ") " that ends the command name.
+cpu_ticks() { # name
+  awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/${PID[$1]}/stat"
+}

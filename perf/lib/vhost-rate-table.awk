@@ -1,13 +1,15 @@
 # The vhost-rate table (or --json) from its results file, one measurement a line:
-#   queues direction layout frame-bytes pair run mpps forwarding-cpus lcores-vhost lcores-virtio
+#   queues direction layout frame-bytes pair run mpps forwarding-cpus lcores-vhost lcores-virtio cpu-share
 # pair = virtio-user impl/vhost impl, each dpdk|ours; direction = to-vhost|from-vhost.
 # Set with -v: json (0|1), runs, window, warmup, burst, lb, la (load averages), cpus, model.
 # Each row is the median of its runs with the spread (min-max); its ratio is to the DPDK/DPDK row of the
 # same queues, direction, layout and frame size. ns/pkt = 1e3 / Mpps; ns/pkt/core = that times the CPUs
 # that carry one process's forwarding lcores (1e3 / Mpps per core), so scaling can be projected.
+# cpu = the lowest, over the row's runs, of the CPU share the two processes had (1.00: nobody else ran).
 {
   group = $1 " " $2 " " $3 " " $4
   v[group, $5] = v[group, $5] " " $7
+  sh[group, $5] = sh[group, $5] " " $11
   if (!($1 in cores)) qorder[++nq] = $1
   cores[$1] = $8; lv[$1] = $9; lu[$1] = $10
   if (!(group in seen)) { seen[group] = 1; order[++n] = group }
@@ -48,9 +50,10 @@ END {
           (pairs[m] == "dpdk/dpdk" ? "true" : "false"), g[3], g[1], g[4]
         printf "\"mpps_median\":%.4f,\"mpps_min\":%.4f,\"mpps_max\":%.4f,\"mpps_runs\":%s,\"gbps_median\":%.3f,",
           med, lo(s), hi(s), jlist(s), med * g[4] * 8 / 1000
-        printf "\"ns_per_packet\":%s,\"forwarding_cpus_per_process\":%d,\"ns_per_packet_per_core\":%s,\"lcores_vhost\":\"%s\",\"lcores_virtio_user\":\"%s\",\"oversubscribed\":%s,\"ratio_to_dpdk\":%s}",
+        printf "\"ns_per_packet\":%s,\"forwarding_cpus_per_process\":%d,\"ns_per_packet_per_core\":%s,\"lcores_vhost\":\"%s\",\"lcores_virtio_user\":\"%s\",\"oversubscribed\":%s,\"ratio_to_dpdk\":%s,",
           (med > 0 ? sprintf("%.1f", 1e3 / med) : "null"), cores[g[1]], (med > 0 ? sprintf("%.1f", 1e3 * cores[g[1]] / med) : "null"),
           lv[g[1]], lu[g[1]], (over(g[1]) ? "true" : "false"), (dm > 0 ? sprintf("%.3f", med / dm) : "null")
+        printf "\"cpu_share_min\":%.2f,\"cpu_share_runs\":%s}", lo(sh[order[i], pairs[m]]), jlist(sh[order[i], pairs[m]])
       }
     }
     print "]}"
@@ -63,7 +66,7 @@ END {
     printf "# queues %d: vhost --lcores %s, virtio-user --lcores %s (lcore 0: console only)%s\n", q, lv[q], lu[q],
       (over(q) ? sprintf(" *: %d forwarding lcores on %d CPU(s) per process", q, cores[q]) : "")
   }
-  printf "%-40s %-6s %5s %3s %21s %7s %7s %11s %7s\n", "sender -> receiver", "layout", "frame", "q", "Mpps median (min-max)", "Gbit/s", "ns/pkt", "ns/pkt/core", "vs DPDK"
+  printf "%-40s %-6s %5s %3s %21s %7s %7s %11s %7s %5s\n", "sender -> receiver", "layout", "frame", "q", "Mpps median (min-max)", "Gbit/s", "ns/pkt", "ns/pkt/core", "vs DPDK", "cpu"
   for (i = 1; i <= n; i++) {
     split(order[i], g, " ")
     if (i > 1) print ""
@@ -72,11 +75,14 @@ END {
       s = v[order[i], pairs[m]]
       if (s == "") continue
       med = median(s)
-      printf "%-40s %-6s %4dB %2d%s %7.3f (%5.3f-%5.3f) %7.2f %7s %11s %7s\n", name(g[2], pairs[m]), g[3], g[4], g[1], (over(g[1]) ? "*" : " "),
+      printf "%-40s %-6s %4dB %2d%s %7.3f (%5.3f-%5.3f) %7.2f %7s %11s %7s %5.2f\n", name(g[2], pairs[m]), g[3], g[4], g[1], (over(g[1]) ? "*" : " "),
         med, lo(s), hi(s), med * g[4] * 8 / 1000,
         (med > 0 ? sprintf("%.1f", 1e3 / med) : "-"), (med > 0 ? sprintf("%.1f", 1e3 * cores[g[1]] / med) : "-"),
-        (pairs[m] == "dpdk/dpdk" ? "1.00" : dm > 0 ? sprintf("%.2f", med / dm) : "-")
+        (pairs[m] == "dpdk/dpdk" ? "1.00" : dm > 0 ? sprintf("%.2f", med / dm) : "-"), lo(sh[order[i], pairs[m]])
     }
   }
-  if (n) printf "\n# ns/pkt = 1e3 / Mpps; ns/pkt/core = per forwarding core (ns/pkt x CPUs carrying one process's forwarding lcores)\n"
+  if (n) {
+    printf "\n# ns/pkt = 1e3 / Mpps; ns/pkt/core = per forwarding core (ns/pkt x CPUs carrying one process's forwarding lcores)\n"
+    printf "# cpu = lowest share of their forwarding CPUs the two processes had in a window (below ~0.9: others took CPU time)\n"
+  }
 }

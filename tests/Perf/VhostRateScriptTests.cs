@@ -24,7 +24,7 @@ public class VhostRateScriptTests
     {
         using var p = Run("bash", Script, "--help");
         Assert.Equal(0, p.ExitCode);
-        foreach (var option in new[] { "--pairs", "--dirs", "--layouts", "--packed", "--queues", "--lcores", "--json", "--plan", "--runs" })
+        foreach (var option in new[] { "--pairs", "--dirs", "--layouts", "--packed", "--queues", "--lcores", "--json", "--plan", "--runs", "--min-cpu" })
             Assert.Contains(option, p.Stdout);
     }
 
@@ -56,17 +56,17 @@ public class VhostRateScriptTests
     [Fact]
     public void TableGivesRatiosToTheDpdkBaselineAndCostPerCore()
     {
-        // queues direction layout frame pair run mpps forwarding-cpus lcores-vhost lcores-virtio
+        // queues direction layout frame pair run mpps forwarding-cpus lcores-vhost lcores-virtio cpu-share
         string results = Path.GetTempFileName();
         File.WriteAllLines(results,
         [
-            "1 to-vhost split 64 dpdk/dpdk 1 4.0 1 0@1,1@1 0@0,1@0",
-            "1 to-vhost split 64 ours/ours 1 2.0 1 0@1,1@1 0@0,1@0",
-            "1 to-vhost split 64 dpdk/dpdk 2 5.0 1 0@1,1@1 0@0,1@0",
-            "1 to-vhost split 64 ours/ours 2 3.0 1 0@1,1@1 0@0,1@0",
-            "1 to-vhost split 64 dpdk/dpdk 3 6.0 1 0@1,1@1 0@0,1@0",
-            "1 to-vhost split 64 ours/ours 3 4.0 1 0@1,1@1 0@0,1@0",
-            "2 from-vhost packed 1518 dpdk/dpdk 1 2.0 1 0@1,1@1,2@1 0@0,1@0,2@0",
+            "1 to-vhost split 64 dpdk/dpdk 1 4.0 1 0@1,1@1 0@0,1@0 0.95",
+            "1 to-vhost split 64 ours/ours 1 2.0 1 0@1,1@1 0@0,1@0 0.95",
+            "1 to-vhost split 64 dpdk/dpdk 2 5.0 1 0@1,1@1 0@0,1@0 0.95",
+            "1 to-vhost split 64 ours/ours 2 3.0 1 0@1,1@1 0@0,1@0 0.95",
+            "1 to-vhost split 64 dpdk/dpdk 3 6.0 1 0@1,1@1 0@0,1@0 0.95",
+            "1 to-vhost split 64 ours/ours 3 4.0 1 0@1,1@1 0@0,1@0 0.95",
+            "2 from-vhost packed 1518 dpdk/dpdk 1 2.0 1 0@1,1@1,2@1 0@0,1@0,2@0 0.95",
         ]);
         try
         {
@@ -83,10 +83,11 @@ public class VhostRateScriptTests
             var twoQueues = rows.Single(r => r.GetProperty("queues").GetInt32() == 2);
             Assert.True(twoQueues.GetProperty("oversubscribed").GetBoolean());       // 2 forwarding lcores, 1 CPU
             Assert.Equal(500.0, twoQueues.GetProperty("ns_per_packet_per_core").GetDouble());
+            Assert.Equal(0.95, twoQueues.GetProperty("cpu_share_min").GetDouble());
 
             using var table = Run("awk", ["-f", TableAwk, "-v", "json=0", .. vars, results]);
             Assert.Equal(0, table.ExitCode);
-            Assert.Matches(@"Datapath virtio-user -> Datapath vhost\s+split\s+64B\s+1\s+3\.000 \(2\.000-4\.000\)\s+1\.54\s+333\.3\s+333\.3\s+0\.60", table.Stdout);
+            Assert.Matches(@"Datapath virtio-user -> Datapath vhost\s+split\s+64B\s+1\s+3\.000 \(2\.000-4\.000\)\s+1\.54\s+333\.3\s+333\.3\s+0\.60\s+0\.95", table.Stdout);
         }
         finally { File.Delete(results); }
     }
