@@ -22,10 +22,11 @@ usage() {
                                                    implementations of ours, each way)
 ./run.sh test [filter] | bench-micro | bench-rings
 ./run.sh bench-vhost [--runs N] [--sizes "64 1518"] [--split|--packed] [--pairs ..] [--dirs ..]
-                     [--queues "1 2"] [--lcores VHOST/VIRTIO] [--json] [--plan] [--help]
+                     [--queues "1 2"] [--lcores VHOST/VIRTIO] [--min-cpu 0.8] [--json] [--plan] [--help]
                                                    packet rate over vhost-user: DPDK virtio-user/vhost (the
                                                    baseline), DPDK/ours, ours/DPDK, ours/ours, both directions,
-                                                   split and packed; Mpps, Gbit/s, ns/pkt per core, ratios
+                                                   split and packed; Mpps, Gbit/s, ns/pkt per core, ratios,
+                                                   and the CPU share each process really had (shared machines)
 
 The command line is dpdk-testpmd's: EAL options (lcores, devices, memory), then --, then the
 application's (-i, --forward-mode, --stats-period ...). -a before -- allows a PCI device; after --

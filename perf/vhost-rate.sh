@@ -21,7 +21,7 @@
 #               virtio-user on CPUs 0..N-1, vhost on N..2N-1 when there are 2N CPUs, else 0 and 1.
 #   --min-cpu   on a shared machine: measure a window again (up to twice, the best kept) when either process
 #               got less than this share of its forwarding CPUs in it (default 0: never). Every row shows
-#               the lowest share seen, the CPU time both processes had over the window's wall time.
+#               the lowest shares seen, vhost/virtio-user: each one's CPU time over the window's wall time.
 #   --plan      print the command lines of every measurement and exit (check --lcores on a new machine)
 #   --scenarios older names, still accepted: rx = to-vhost dpdk/ours, tx = from-vhost dpdk/ours,
 #               utx = to-vhost ours/dpdk, urx = from-vhost ours/dpdk
@@ -124,7 +124,7 @@ cpus_for() { # queues: sets VH_CPUS and VU_CPUS (the default spreads N lcores pe
 if [ "$plan" = 0 ]; then
   command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd not found: apt-get install dpdk-dev" >&2; exit 1; }
   [ "$ncpu" -ge 2 ] || { echo "vhost-rate needs 2 CPUs (one per process); this machine has $ncpu" >&2; exit 1; }
-  for c in ${vhost_cpus:-} ${virtio_cpus:-}; do [ "$c" -lt "$ncpu" ] || usage_error "--lcores: CPU $c does not exist here ($ncpu CPUs)"; done
+  for c in ${vhost_cpus:-} ${virtio_cpus:-}; do [ -d "/sys/devices/system/cpu/cpu$c" ] || usage_error "--lcores: there is no CPU $c here"; done
   for c in ${vhost_cpus:-}; do [[ " ${virtio_cpus:-} " != *" $c "* ]] || echo "vhost-rate: CPU $c carries both processes: the figures measure contention" >&2; done
   [ -f "$dll" ] || dotnet build Datapath.sln -c Release -v q -nologo >/dev/null
 fi
@@ -145,7 +145,10 @@ progress() { # one line on stderr, rewritten in place on a terminal
   progress_shown=1
   if [ -t 2 ]; then printf '\r\033[K%s' "$*" >&2; else printf '%s\n' "$*" >&2; fi
 }
-label() { local u=${1%/*} v=${1#*/}; u=${u/ours/Datapath} v=${v/ours/Datapath}; echo "${u/dpdk/DPDK}->${v/dpdk/DPDK}"; }
+label() { # direction pair: "DPDK virtio-user -> Datapath vhost", sender first
+  local u=${2%/*} v=${2#*/}; u=${u/ours/Datapath} v=${v/ours/Datapath} u=${u/dpdk/DPDK} v=${v/dpdk/DPDK}
+  if [ "$1" = to-vhost ]; then echo "$u virtio-user -> $v vhost"; else echo "$v vhost -> $u virtio-user"; fi
+}
 
 # One measurement: sets MPPS (not in a subshell: the processes it starts must be ours to clean up).
 measure() { # queues direction layout size pair
@@ -158,7 +161,7 @@ measure() { # queues direction layout size pair
   [ "$layout" = packed ] && uargs+=",packed_vq=1"
   [ "$q" -gt 1 ] && uargs+=",cq=1"     # multi-queue needs the control queue (MQ_VQ_PAIRS_SET); DPDK's asks for it
   cpus_for "$q"; vl=$(lcore_map "$q" "$VH_CPUS") ul=$(lcore_map "$q" "$VU_CPUS")
-  [ "$plan" = 1 ] && echo "queues $q, $dir, $layout, $size B, $(label "$pair"):"
+  [ "$plan" = 1 ] && echo "queues $q, $dir, $layout, $size B, $(label "$dir" "$pair"):"
   local vstart=testpmd ustart=testpmd
   [ "$vimpl" = dpdk ] || vstart=datapath
   [ "$uimpl" = dpdk ] || ustart=datapath
@@ -179,18 +182,19 @@ measure() { # queues direction layout size pair
   [ "$got" = "$layout" ] || fail vhost "asked for $layout virtqueues, the vhost log shows $got"
   sleep "$warmup"
   # The window; again (up to twice) if a process had less than --min-cpu of its CPUs, keeping the best.
-  local try cv cu share mpps
-  MPPS=0 SHARE=-1
+  local try cv cu share shares mpps
+  MPPS=0 SHARE=-1 SHARES=""
   for try in 1 2 3; do
     cv=$(cpu_ticks vhost) cu=$(cpu_ticks virtio)
     read_rx "$rxside"; t0=$RX_T n0=$RX_N
     sleep "$window"
     read_rx "$rxside"
     cv=$(($(cpu_ticks vhost) - cv)) cu=$(($(cpu_ticks virtio) - cu))
-    share=$(awk -v v="$cv" -v u="$cu" -v t="$((RX_T - t0))" -v hz="$(getconf CLK_TCK)" -v c="$FWD" \
-      'BEGIN { printf "%.2f", (v < u ? v : u) / hz / (t / 1e9) / c }')
+    shares=$(awk -v v="$cv" -v u="$cu" -v t="$((RX_T - t0))" -v hz="$(getconf CLK_TCK)" -v c="$FWD" \
+      'BEGIN { printf "%.2f %.2f", v / hz / (t / 1e9) / c, u / hz / (t / 1e9) / c }')
+    share=$(awk -v s="$shares" 'BEGIN { split(s, a, " "); print a[1] < a[2] ? a[1] : a[2] }')
     mpps=$(awk -v n="$((RX_N - n0))" -v t="$((RX_T - t0))" 'BEGIN { printf "%.4f", n / (t / 1e9) / 1e6 }')
-    awk -v s="$share" -v b="$SHARE" 'BEGIN { exit !(s > b) }' && MPPS=$mpps SHARE=$share
+    awk -v s="$share" -v b="$SHARE" 'BEGIN { exit !(s > b) }' && MPPS=$mpps SHARE=$share SHARES=$shares
     awk -v s="$share" -v m="$min_cpu" 'BEGIN { exit !(s >= m) }' && break
     [ "$try" = 3 ] || progress "$what: CPU share $share < $min_cpu, window again"
   done
@@ -216,14 +220,14 @@ for run in $(seq "$runs"); do
           k=${#order[@]}
           for i in $(seq 0 $((k - 1))); do
             pair=${order[$(((i + run - 1) % k))]}    # rotate which pair goes first, run by run
-            what="$dir $layout ${size}B q$q $(label "$pair") run $run/$runs"
+            what="$layout ${size}B q$q $(label "$dir" "$pair") run $run/$runs"
             what="[$((done_n + 1))/$total] $what"
             [ "$plan" = 1 ] || progress "$what (load $(cut -d' ' -f1 /proc/loadavg))"
             measure "$q" "$dir" "$layout" "$size" "$pair"
             done_n=$((done_n + 1))
             [ "$plan" = 0 ] || continue
-            echo "$q $dir $layout $size $pair $run $MPPS $FWD $(lcore_map "$q" "$VH_CPUS") $(lcore_map "$q" "$VU_CPUS") $SHARE" >>"$results"
-            progress "$what: $MPPS Mpps, CPU share $SHARE"
+            echo "$q $dir $layout $size $pair $run $MPPS $FWD $(lcore_map "$q" "$VH_CPUS") $(lcore_map "$q" "$VU_CPUS") $SHARES" >>"$results"
+            progress "$what: $MPPS Mpps, CPU share vhost/virtio-user ${SHARES/ //}"
           done
         done
       done

@@ -1,15 +1,16 @@
 # The vhost-rate table (or --json) from its results file, one measurement a line:
-#   queues direction layout frame-bytes pair run mpps forwarding-cpus lcores-vhost lcores-virtio cpu-share
+#   queues direction layout frame-bytes pair run mpps forwarding-cpus lcores-vhost lcores-virtio cpu-share-vhost cpu-share-virtio
 # pair = virtio-user impl/vhost impl, each dpdk|ours; direction = to-vhost|from-vhost.
 # Set with -v: json (0|1), runs, window, warmup, burst, lb, la (load averages), cpus, model.
 # Each row is the median of its runs with the spread (min-max); its ratio is to the DPDK/DPDK row of the
 # same queues, direction, layout and frame size. ns/pkt = 1e3 / Mpps; ns/pkt/core = that times the CPUs
 # that carry one process's forwarding lcores (1e3 / Mpps per core), so scaling can be projected.
-# cpu = the lowest, over the row's runs, of the CPU share the two processes had (1.00: nobody else ran).
+# cpu v/u = the lowest, over the row's runs, of the CPU share each process had in its window: CPU time
+# over wall time per forwarding CPU (1.00: its pollers had their CPUs to themselves).
 {
   group = $1 " " $2 " " $3 " " $4
   v[group, $5] = v[group, $5] " " $7
-  sh[group, $5] = sh[group, $5] " " $11
+  shv[group, $5] = shv[group, $5] " " $11; shu[group, $5] = shu[group, $5] " " $12
   if (!($1 in cores)) qorder[++nq] = $1
   cores[$1] = $8; lv[$1] = $9; lu[$1] = $10
   if (!(group in seen)) { seen[group] = 1; order[++n] = group }
@@ -53,7 +54,9 @@ END {
         printf "\"ns_per_packet\":%s,\"forwarding_cpus_per_process\":%d,\"ns_per_packet_per_core\":%s,\"lcores_vhost\":\"%s\",\"lcores_virtio_user\":\"%s\",\"oversubscribed\":%s,\"ratio_to_dpdk\":%s,",
           (med > 0 ? sprintf("%.1f", 1e3 / med) : "null"), cores[g[1]], (med > 0 ? sprintf("%.1f", 1e3 * cores[g[1]] / med) : "null"),
           lv[g[1]], lu[g[1]], (over(g[1]) ? "true" : "false"), (dm > 0 ? sprintf("%.3f", med / dm) : "null")
-        printf "\"cpu_share_min\":%.2f,\"cpu_share_runs\":%s}", lo(sh[order[i], pairs[m]]), jlist(sh[order[i], pairs[m]])
+        a = lo(shv[order[i], pairs[m]]); b = lo(shu[order[i], pairs[m]])
+        printf "\"cpu_share_min\":%.2f,\"cpu_share_vhost_runs\":%s,\"cpu_share_virtio_user_runs\":%s}",
+          (a < b ? a : b), jlist(shv[order[i], pairs[m]]), jlist(shu[order[i], pairs[m]])
       }
     }
     print "]}"
@@ -66,7 +69,7 @@ END {
     printf "# queues %d: vhost --lcores %s, virtio-user --lcores %s (lcore 0: console only)%s\n", q, lv[q], lu[q],
       (over(q) ? sprintf(" *: %d forwarding lcores on %d CPU(s) per process", q, cores[q]) : "")
   }
-  printf "%-40s %-6s %5s %3s %21s %7s %7s %11s %7s %5s\n", "sender -> receiver", "layout", "frame", "q", "Mpps median (min-max)", "Gbit/s", "ns/pkt", "ns/pkt/core", "vs DPDK", "cpu"
+  printf "%-40s %-6s %5s %3s %21s %7s %7s %11s %7s %9s\n", "sender -> receiver", "layout", "frame", "q", "Mpps median (min-max)", "Gbit/s", "ns/pkt", "ns/pkt/core", "vs DPDK", "cpu v/u"
   for (i = 1; i <= n; i++) {
     split(order[i], g, " ")
     if (i > 1) print ""
@@ -75,14 +78,14 @@ END {
       s = v[order[i], pairs[m]]
       if (s == "") continue
       med = median(s)
-      printf "%-40s %-6s %4dB %2d%s %7.3f (%5.3f-%5.3f) %7.2f %7s %11s %7s %5.2f\n", name(g[2], pairs[m]), g[3], g[4], g[1], (over(g[1]) ? "*" : " "),
+      printf "%-40s %-6s %4dB %2d%s %7.3f (%5.3f-%5.3f) %7.2f %7s %11s %7s %4.2f/%4.2f\n", name(g[2], pairs[m]), g[3], g[4], g[1], (over(g[1]) ? "*" : " "),
         med, lo(s), hi(s), med * g[4] * 8 / 1000,
         (med > 0 ? sprintf("%.1f", 1e3 / med) : "-"), (med > 0 ? sprintf("%.1f", 1e3 * cores[g[1]] / med) : "-"),
-        (pairs[m] == "dpdk/dpdk" ? "1.00" : dm > 0 ? sprintf("%.2f", med / dm) : "-"), lo(sh[order[i], pairs[m]])
+        (pairs[m] == "dpdk/dpdk" ? "1.00" : dm > 0 ? sprintf("%.2f", med / dm) : "-"), lo(shv[order[i], pairs[m]]), lo(shu[order[i], pairs[m]])
     }
   }
   if (n) {
     printf "\n# ns/pkt = 1e3 / Mpps; ns/pkt/core = per forwarding core (ns/pkt x CPUs carrying one process's forwarding lcores)\n"
-    printf "# cpu = lowest share of their forwarding CPUs the two processes had in a window (below ~0.9: others took CPU time)\n"
+    printf "# cpu v/u = lowest CPU share of the vhost / virtio-user process in a window, per forwarding CPU (below ~0.9: others ran there)\n"
   }
 }

@@ -45,8 +45,8 @@ public class VhostRateScriptTests
         using var p = Run("bash", Script, "--plan", "--queues", "4", "--lcores", "4-7/0-3", "--sizes", "64", "--packed",
             "--dirs", "to-vhost", "--pairs", "ours/ours");
         Assert.Equal(0, p.ExitCode);
-        Assert.Contains("queues 4, to-vhost, packed, 64 B, DPDK->DPDK:", p.Stdout);   // the baseline comes along
-        Assert.Contains("queues 4, to-vhost, packed, 64 B, Datapath->Datapath:", p.Stdout);
+        Assert.Contains("queues 4, to-vhost, packed, 64 B, DPDK virtio-user -> DPDK vhost:", p.Stdout);   // the baseline comes along
+        Assert.Contains("queues 4, to-vhost, packed, 64 B, Datapath virtio-user -> Datapath vhost:", p.Stdout);
         Assert.Contains("--lcores 0@4,1@4,2@5,3@6,4@7", p.Stdout);
         Assert.Contains("--lcores 0@0,1@0,2@1,3@2,4@3", p.Stdout);
         Assert.Contains("queues=4,packed_vq=1,cq=1", p.Stdout);
@@ -56,17 +56,17 @@ public class VhostRateScriptTests
     [Fact]
     public void TableGivesRatiosToTheDpdkBaselineAndCostPerCore()
     {
-        // queues direction layout frame pair run mpps forwarding-cpus lcores-vhost lcores-virtio cpu-share
+        // queues direction layout frame pair run mpps forwarding-cpus lcores-vhost lcores-virtio cpu-share-vhost cpu-share-virtio
         string results = Path.GetTempFileName();
         File.WriteAllLines(results,
         [
-            "1 to-vhost split 64 dpdk/dpdk 1 4.0 1 0@1,1@1 0@0,1@0 0.95",
-            "1 to-vhost split 64 ours/ours 1 2.0 1 0@1,1@1 0@0,1@0 0.95",
-            "1 to-vhost split 64 dpdk/dpdk 2 5.0 1 0@1,1@1 0@0,1@0 0.95",
-            "1 to-vhost split 64 ours/ours 2 3.0 1 0@1,1@1 0@0,1@0 0.95",
-            "1 to-vhost split 64 dpdk/dpdk 3 6.0 1 0@1,1@1 0@0,1@0 0.95",
-            "1 to-vhost split 64 ours/ours 3 4.0 1 0@1,1@1 0@0,1@0 0.95",
-            "2 from-vhost packed 1518 dpdk/dpdk 1 2.0 1 0@1,1@1,2@1 0@0,1@0,2@0 0.95",
+            "1 to-vhost split 64 dpdk/dpdk 1 4.0 1 0@1,1@1 0@0,1@0 0.95 0.99",
+            "1 to-vhost split 64 ours/ours 1 2.0 1 0@1,1@1 0@0,1@0 0.95 0.99",
+            "1 to-vhost split 64 dpdk/dpdk 2 5.0 1 0@1,1@1 0@0,1@0 0.95 0.99",
+            "1 to-vhost split 64 ours/ours 2 3.0 1 0@1,1@1 0@0,1@0 0.95 0.99",
+            "1 to-vhost split 64 dpdk/dpdk 3 6.0 1 0@1,1@1 0@0,1@0 0.95 0.99",
+            "1 to-vhost split 64 ours/ours 3 4.0 1 0@1,1@1 0@0,1@0 0.95 0.99",
+            "2 from-vhost packed 1518 dpdk/dpdk 1 2.0 1 0@1,1@1,2@1 0@0,1@0,2@0 0.95 0.99",
         ]);
         try
         {
@@ -87,7 +87,7 @@ public class VhostRateScriptTests
 
             using var table = Run("awk", ["-f", TableAwk, "-v", "json=0", .. vars, results]);
             Assert.Equal(0, table.ExitCode);
-            Assert.Matches(@"Datapath virtio-user -> Datapath vhost\s+split\s+64B\s+1\s+3\.000 \(2\.000-4\.000\)\s+1\.54\s+333\.3\s+333\.3\s+0\.60\s+0\.95", table.Stdout);
+            Assert.Matches(@"Datapath virtio-user -> Datapath vhost\s+split\s+64B\s+1\s+3\.000 \(2\.000-4\.000\)\s+1\.54\s+333\.3\s+333\.3\s+0\.60\s+0\.95/0\.99", table.Stdout);
         }
         finally { File.Delete(results); }
     }
