@@ -21,7 +21,8 @@
 #               virtio-user on CPUs 0..N-1, vhost on N..2N-1 when there are 2N CPUs, else 0 and 1.
 #   --min-cpu   on a shared machine: measure a window again (up to twice, the best kept) when either process
 #               got less than this share of its forwarding CPUs in it (default 0: never). Every row shows
-#               the lowest shares seen, vhost/virtio-user: each one's CPU time over the window's wall time.
+#               the lowest shares seen, vhost/virtio-user: each one's CPU time over the window's wall time
+#               (a little over 1.00 when the console and runtime threads add theirs).
 #   --plan      print the command lines of every measurement and exit (check --lcores on a new machine)
 #   --scenarios older names, still accepted: rx = to-vhost dpdk/ours, tx = from-vhost dpdk/ours,
 #               utx = to-vhost ours/dpdk, urx = from-vhost ours/dpdk
@@ -150,7 +151,8 @@ label() { # direction pair: "DPDK virtio-user -> Datapath vhost", sender first
   if [ "$1" = to-vhost ]; then echo "$u virtio-user -> $v vhost"; else echo "$v vhost -> $u virtio-user"; fi
 }
 
-# One measurement: sets MPPS (not in a subshell: the processes it starts must be ours to clean up).
+# One measurement: sets MPPS and SHARES ("vhost virtio-user" CPU shares), not in a subshell: the
+# processes it starts must be ours to clean up. Progress lines name it by $what.
 measure() { # queues direction layout size pair
   local q=$1 dir=$2 layout=$3 size=$4 pair=$5 sock="$work/vhost.sock" vmode umode rxside uargs=""
   local uimpl=${pair%/*} vimpl=${pair#*/} vl ul
@@ -192,7 +194,7 @@ measure() { # queues direction layout size pair
     cv=$(($(cpu_ticks vhost) - cv)) cu=$(($(cpu_ticks virtio) - cu))
     shares=$(awk -v v="$cv" -v u="$cu" -v t="$((RX_T - t0))" -v hz="$(getconf CLK_TCK)" -v c="$FWD" \
       'BEGIN { printf "%.2f %.2f", v / hz / (t / 1e9) / c, u / hz / (t / 1e9) / c }')
-    share=$(awk -v s="$shares" 'BEGIN { split(s, a, " "); print a[1] < a[2] ? a[1] : a[2] }')
+    share=$(awk -v s="$shares" 'BEGIN { split(s, a, " "); print (a[1] < a[2] ? a[1] : a[2]) }')
     mpps=$(awk -v n="$((RX_N - n0))" -v t="$((RX_T - t0))" 'BEGIN { printf "%.4f", n / (t / 1e9) / 1e6 }')
     awk -v s="$share" -v b="$SHARE" 'BEGIN { exit !(s > b) }' && MPPS=$mpps SHARE=$share SHARES=$shares
     awk -v s="$share" -v m="$min_cpu" 'BEGIN { exit !(s >= m) }' && break
@@ -220,8 +222,7 @@ for run in $(seq "$runs"); do
           k=${#order[@]}
           for i in $(seq 0 $((k - 1))); do
             pair=${order[$(((i + run - 1) % k))]}    # rotate which pair goes first, run by run
-            what="$layout ${size}B q$q $(label "$dir" "$pair") run $run/$runs"
-            what="[$((done_n + 1))/$total] $what"
+            what="[$((done_n + 1))/$total] $layout ${size}B q$q $(label "$dir" "$pair") run $run/$runs"
             [ "$plan" = 1 ] || progress "$what (load $(cut -d' ' -f1 /proc/loadavg))"
             measure "$q" "$dir" "$layout" "$size" "$pair"
             done_n=$((done_n + 1))
