@@ -4,7 +4,7 @@
 #           ./run.sh bench-micro [BenchmarkDotNet args]          runs the micro-benchmarks
 #           ./run.sh bind --status | <BDF>... <driver> | -u <BDF>  binds PCI devices (dpdk-devbind)
 #           ./run.sh bench-rings                               our rings beside DPDK's ring_perf_autotest
-#           ./run.sh bench-vhost [--runs N] [--json]           net_vhost packet rate beside DPDK's (perf/vhost-rate.sh)
+#           ./run.sh bench-vhost [options]                     vhost-user packet rate, ours beside DPDK's (perf/vhost-rate.sh --help)
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -21,7 +21,13 @@ usage() {
                                                    over a socket inside one engine, io forwarding, one burst sent
                                                    first, stats every second (every packet crosses two virtio
                                                    implementations of ours, each way)
-./run.sh test [filter] | bench-micro | bench-rings | bench-vhost [--runs N] [--json] [--help]
+./run.sh test [filter] | bench-micro | bench-rings
+./run.sh bench-vhost [--runs N] [--sizes "64 1518"] [--split|--packed] [--pairs ..] [--dirs ..]
+                     [--queues "1 2"] [--lcores VHOST/VIRTIO] [--min-cpu 0.8] [--json] [--plan] [--help]
+                                                   packet rate over vhost-user: DPDK virtio-user/vhost (the
+                                                   baseline), DPDK/ours, ours/DPDK, ours/ours, both directions,
+                                                   split and packed; Mpps, Gbit/s, ns/pkt per core, ratios,
+                                                   and the CPU share each process really had (shared machines)
 ./run.sh bind --status | bind <BDF> vfio-pci | bind -u <BDF>   (un)bind PCI devices, like dpdk-devbind
 
 The command line is dpdk-testpmd's: EAL options (lcores, devices, memory), then --, then the

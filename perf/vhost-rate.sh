@@ -1,251 +1,244 @@
 #!/usr/bin/env bash
-# Packet rate over vhost-user, Datapath's net_vhost beside DPDK's, in one run (issues 3 and 7).
+# Packet rate over vhost-user, Datapath beside DPDK, in one run (issues 3, 4 and 7).
 #
-#   perf/vhost-rate.sh [--runs N] [--window S] [--warmup S] [--sizes "64 1518"] [--scenarios "rx tx utx urx"] [--burst N] [--json]
-#                      [--dll PATH]   (another build of datapath.dll, e.g. a copy from before a change)
+#   perf/vhost-rate.sh [--runs 3] [--window 5] [--warmup 3] [--sizes "64 1518"] [--burst 32] [--json]
+#                      [--layouts "split packed" | --split | --packed] [--dirs "to-vhost from-vhost"]
+#                      [--pairs "dpdk/ours ours/dpdk ours/ours"] [--queues "1"] [--lcores VHOST/VIRTIO]
+#                      [--min-cpu 0.9] [--dll PATH] [--plan]
 #   (./run.sh bench-vhost builds the Release engine first and passes its arguments here)
 #
-# Scenarios, each with DPDK's dpdk-testpmd (Debian dpdk-dev 22.11) as the peer:
-#   rx: DPDK virtio-user txonly -> vhost rxonly   vhost = DPDK net_vhost (baseline) | Datapath net_vhost
-#   tx: vhost txonly -> DPDK virtio-user rxonly   vhost = DPDK net_vhost (baseline) | Datapath net_vhost
-#   utx: virtio-user txonly -> DPDK vhost rxonly  virtio-user = DPDK's (baseline) | Datapath net_virtio_user
-#   urx: DPDK vhost txonly -> virtio-user rxonly  virtio-user = DPDK's (baseline) | Datapath net_virtio_user
-# The vhost side is always the vhost-user server (it creates the socket), the virtio-user side connects.
-# One forwarding lcore per process; the vhost process runs on CPU 1 (--lcores '0@1,1@1'), the
-# virtio-user process on CPU 0 ('0@0,1@0'): each main lcore shares its CPU with its own forwarding
-# lcore (the main lcore only waits for console commands), never two pollers on one CPU.
+# Two processes, a vhost-user back-end (net_vhost, the socket's server) and a virtio-user front-end
+# (net_virtio_user, it connects), each dpdk-testpmd 22.11 (Debian dpdk-dev) or our datapath:
+#   --pairs     VIRTIO/VHOST implementations, dpdk|ours each; the DPDK/DPDK baseline is always measured
+#   --dirs      to-vhost: virtio-user txonly -> vhost rxonly; from-vhost: vhost txonly -> virtio-user rxonly
+#   --layouts   split and/or packed virtqueues (packed_vq=1 on the virtio-user; the vhost takes what it is offered;
+#               each row checks in the vhost's log that the layout asked for is the one negotiated)
+#   --sizes     frame bytes (txpkts)      --burst  packets per burst on both sides
+#   --queues    queue pairs, a list ("1 2 4"): queues=N on both vdevs, --rxq/--txq/--nb-cores N, so each
+#               process runs N forwarding lcores
+#   --lcores    CPUs per process, vhost's / virtio-user's, e.g. 8-15/0-7: forwarding lcore i goes on the
+#               i-th CPU of its list (round robin), the main lcore (console only) shares the first. Default:
+#               virtio-user on CPUs 0..N-1, vhost on N..2N-1 when there are 2N CPUs, else 0 and 1.
+#   --min-cpu   on a shared machine: measure a window again (up to twice, the best kept) when either process
+#               got less than this share of its forwarding CPUs in it (default 0: never). Every row shows
+#               the lowest shares seen, vhost/virtio-user: each one's CPU time over the window's wall time
+#               (a little over 1.00 when the console and runtime threads add theirs).
+#   --plan      print the command lines of every measurement and exit (check --lcores on a new machine)
+#   --scenarios older names, still accepted: rx = to-vhost dpdk/ours, tx = from-vhost dpdk/ours,
+#               utx = to-vhost ours/dpdk, urx = from-vhost ours/dpdk
+#   --dll       another build of datapath.dll, e.g. a copy from before a change
+#
+# On a 2-CPU machine only --queues 1 gives clean figures: one forwarding lcore per process, each process
+# on its own CPU. --queues 2 there puts both forwarding lcores of a process on its one CPU (marked * in
+# the table): that measures what a second queue costs when two pollers time-share a CPU, not scaling.
+# Scaling needs 2N free CPUs (e.g. --queues "1 2 4 8" --lcores 8-15/0-7 on 16): ns/pkt/core, the cost of a
+# packet per forwarding core (1e3 / Mpps per core), should stay flat as N grows if it scales.
 #
 # Method: the rate is counted at the receiver (what the generator could not hand over does not count).
 # Both processes run interactive consoles fed through a fifo; after traffic shows up and a warm-up,
-# `show port stats N` is read twice, --window seconds apart, and Mpps = delta RX-packets / delta time,
-# each reading timed at the midpoint between sending the command and seeing its reply. Gbit/s counts
-# the frame bytes (txpkts; no preamble, gap or FCS: there is no wire). Each run measures every
-# (scenario, size) for DPDK and Datapath back to back, alternating which goes first; the table gives
-# the median of the runs with the spread (min-max), and ratio = median Datapath / median DPDK.
+# `show port stats 0` is read twice, --window seconds apart: Mpps = delta RX-packets / delta time, each
+# reading timed at the midpoint between sending the command and seeing its reply. Gbit/s counts frame
+# bytes (no preamble, gap or FCS: there is no wire). Each run measures every pair of a (queues, layout,
+# direction, size) back to back, rotating which goes first; the table gives the median of the runs with
+# the spread (min-max), and each row's ratio to the DPDK/DPDK row. A progress line goes to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. perf/lib/vhost-procs.sh
 
-runs=3 window=5 warmup=3 sizes="64 1518" burst=32 json=0 dll=artifacts/bin/Datapath.App/Release/net10.0/datapath.dll
+usage_error() { echo "vhost-rate: $* (--help lists the options)" >&2; exit 2; }
+runs=3 window=5 warmup=3 sizes="64 1518" burst=32 json=0 plan=0 dll=artifacts/bin/Datapath.App/Release/net10.0/datapath.dll
+layouts="split packed" dirs="to-vhost from-vhost" pairs="dpdk/ours ours/dpdk ours/ours" queues=1 lcores="" scenarios="" min_cpu=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --runs) runs=$2; shift 2 ;;
-    --window) window=$2; shift 2 ;;
-    --warmup) warmup=$2; shift 2 ;;
-    --sizes) sizes=$2; shift 2 ;;
-    --burst) burst=$2; shift 2 ;;
+    --runs|--window|--warmup|--sizes|--burst|--dll|--layouts|--dirs|--pairs|--queues|--lcores|--scenarios|--min-cpu)
+      [ $# -ge 2 ] || usage_error "$1 needs a value"
+      x=${1#--}; declare "${x//-/_}=$2"; shift 2 ;;     # --min-cpu 0.9 sets min_cpu=0.9
+    --split|--packed) layouts=${1#--}; shift ;;
     --json) json=1; shift ;;
-    --dll) dll=$2; shift 2 ;;
-    --scenarios) only=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "vhost-rate: unknown option $1 (--help lists them)" >&2; exit 2 ;;
+    --plan) plan=1; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) usage_error "unknown option $1" ;;
   esac
 done
-scenarios=${only:-"rx tx utx urx"}
 
-[ -f "$dll" ] || dotnet build Datapath.sln -c Release -v q -nologo >/dev/null
-command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd not found: apt-get install dpdk-dev" >&2; exit 1; }
-[ "$(nproc)" -ge 2 ] || { echo "vhost-rate needs 2 CPUs (one per process); this machine has $(nproc)" >&2; exit 1; }
-vhost_cpu=1 virtio_cpu=0
+# What to measure: "direction pair" items; each direction measured gets its DPDK/DPDK baseline.
+is_uint() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ]; }
+for x in "$runs" "$burst"; do is_uint "$x" || usage_error "--runs and --burst take a positive integer, not '$x'"; done
+for x in "$window" "$warmup"; do [[ $x =~ ^[0-9]+(\.[0-9]+)?$ ]] || usage_error "--window and --warmup take seconds, not '$x'"; done
+[[ $min_cpu =~ ^(0(\.[0-9]+)?|1(\.0*)?)$ ]] || usage_error "--min-cpu takes a share of the CPUs, 0 to 1, not '$min_cpu'"
+for x in $sizes; do is_uint "$x" || usage_error "--sizes takes frame bytes, not '$x'"; done
+for x in $queues; do is_uint "$x" && [ "$x" -le 16 ] || usage_error "--queues takes 1..16, not '$x'"; done
+for x in $layouts; do [[ $x =~ ^(split|packed)$ ]] || usage_error "--layouts takes split and/or packed, not '$x'"; done
+items=()
+if [ -n "$scenarios" ]; then
+  for x in $scenarios; do
+    case $x in
+      rx) items+=("to-vhost dpdk/ours") ;;  tx) items+=("from-vhost dpdk/ours") ;;
+      utx) items+=("to-vhost ours/dpdk") ;; urx) items+=("from-vhost ours/dpdk") ;;
+      *) usage_error "unknown scenario $x (rx tx utx urx)" ;;
+    esac
+  done
+else
+  for d in $dirs; do
+    [[ $d =~ ^(to-vhost|from-vhost)$ ]] || usage_error "--dirs takes to-vhost and/or from-vhost, not '$d'"
+    for p in $pairs; do
+      [[ $p =~ ^(dpdk|ours)/(dpdk|ours)$ ]] || usage_error "--pairs takes VIRTIO/VHOST, each dpdk or ours, not '$p'"
+      items+=("$d $p")
+    done
+    items+=("$d dpdk/dpdk")
+  done
+fi
+declare -A todo=()   # direction -> its pairs, the baseline first
+for d in to-vhost from-vhost; do
+  for p in dpdk/dpdk dpdk/ours ours/dpdk ours/ours; do
+    for x in "${items[@]}"; do [ "$x" = "$d $p" ] || continue; todo[$d]+=" $p"; break; done
+  done
+  [ -z "${todo[$d]:-}" ] || [[ ${todo[$d]} == " dpdk/dpdk"* ]] || todo[$d]=" dpdk/dpdk${todo[$d]}"
+done
+[ ${#todo[@]} -gt 0 ] || usage_error "nothing to measure"
+[ -n "$sizes" ] && [ -n "$queues" ] && [ -n "$layouts" ] || usage_error "--sizes, --queues and --layouts need at least one value"
+
+expand_cpus() { # "0-3,8" -> "0 1 2 3 8"
+  local part out=""
+  for part in ${1//,/ }; do
+    if [[ $part =~ ^([0-9]+)-([0-9]+)$ ]]; then out+=" $(seq -s ' ' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}")"
+    elif [[ $part =~ ^[0-9]+$ ]]; then out+=" $part"
+    else usage_error "--lcores takes VHOST_CPUS/VIRTIO_CPUS, e.g. 1/0 or 8-15/0-7, not '$lcores'"; fi
+  done
+  echo $out
+}
+ncpu=$(nproc)
+if [ -n "$lcores" ]; then
+  [[ $lcores == */* ]] || usage_error "--lcores takes VHOST_CPUS/VIRTIO_CPUS, e.g. 1/0 or 8-15/0-7, not '$lcores'"
+  vhost_cpus=$(expand_cpus "${lcores%%/*}") virtio_cpus=$(expand_cpus "${lcores#*/}")
+  [ -n "$vhost_cpus" ] && [ -n "$virtio_cpus" ] || usage_error "--lcores: empty CPU list in '$lcores'"
+fi
+cpus_for() { # queues: sets VH_CPUS and VU_CPUS (the default spreads N lcores per process when 2N CPUs exist)
+  local q=$1 n               # and FWD, the CPUs that carry one process's forwarding lcores
+  if [ -n "$lcores" ]; then VH_CPUS=$vhost_cpus VU_CPUS=$virtio_cpus
+  elif [ "$ncpu" -ge $((2 * q)) ]; then VU_CPUS=$(seq -s ' ' 0 $((q - 1))) VH_CPUS=$(seq -s ' ' "$q" $((2 * q - 1)))
+  else VU_CPUS=0 VH_CPUS=1; fi
+  FWD=$q
+  for n in $(wc -w <<<"$VH_CPUS") $(wc -w <<<"$VU_CPUS"); do [ "$n" -ge "$FWD" ] || FWD=$n; done
+}
+
+if [ "$plan" = 0 ]; then
+  command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd not found: apt-get install dpdk-dev" >&2; exit 1; }
+  [ "$ncpu" -ge 2 ] || { echo "vhost-rate needs 2 CPUs (one per process); this machine has $ncpu" >&2; exit 1; }
+  for c in ${vhost_cpus:-} ${virtio_cpus:-}; do [ -d "/sys/devices/system/cpu/cpu$c" ] || usage_error "--lcores: there is no CPU $c here"; done
+  for c in ${vhost_cpus:-}; do [[ " ${virtio_cpus:-} " != *" $c "* ]] || echo "vhost-rate: CPU $c carries both processes: the figures measure contention" >&2; done
+  [ -f "$dll" ] || dotnet build Datapath.sln -c Release -v q -nologo >/dev/null
+fi
 
 work=$(mktemp -d /tmp/vhost-rate.XXXXXX)
 tag="vr$$"
-declare -A PID FD LOG      # per started process: pid, fifo write fd, output log
-started=()                 # names of processes started, for cleanup
-sockets=("$work/vhost.sock")
-
-stop_proc() { # name: ask it to quit, then TERM, then KILL — by its PID only
-  local n=$1 pid=${PID[$1]:-} i
-  [ -n "$pid" ] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    { echo quit >&"${FD[$n]}"; } 2>/dev/null || true
-    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null
-    for i in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-  fi
-  wait "$pid" 2>/dev/null || true
-  eval "exec ${FD[$n]}>&-" 2>/dev/null || true
-  unset "PID[$n]"
-  rm -f "$work/$n.in"
-  rm -rf "/run/dpdk/$tag-$n" "/var/run/dpdk/$tag-$n"
-}
-
 cleanup() {
   local n
   for n in "${started[@]}"; do stop_proc "$n"; done
-  for n in "${sockets[@]}"; do rm -f "$n"; done
-  rm -f /dev/hugepages/"$tag"-* 2>/dev/null || true
+  rm -f "$work/vhost.sock" /dev/hugepages/"$tag"-* 2>/dev/null || true
   rm -rf "$work"
-  [ "$json" = 1 ] || [ -z "${progress_shown:-}" ] || printf '\r\033[K' >&2
+  [ -z "${progress_shown:-}" ] || ! [ -t 2 ] || printf '\r\033[K' >&2
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-progress() { progress_shown=1; printf '\r\033[K%s' "$*" >&2; }
-
-start_proc() { # name cmd...: runs cmd with stdin from a fifo we hold open, output to a log
-  local n=$1; shift
-  mkfifo "$work/$n.in"
-  local fd
-  exec {fd}<>"$work/$n.in"
-  FD[$n]=$fd
-  LOG[$n]=$work/$n.log
-  "$@" <"$work/$n.in" >"${LOG[$n]}" 2>&1 &
-  PID[$n]=$!
-  [[ " ${started[*]} " == *" $n "* ]] || started+=("$n")
+progress() { # one line on stderr, rewritten in place on a terminal
+  progress_shown=1
+  if [ -t 2 ]; then printf '\r\033[K%s' "$*" >&2; else printf '%s\n' "$*" >&2; fi
+}
+label() { # direction pair: "DPDK virtio-user -> Datapath vhost", sender first
+  local u=${2%/*} v=${2#*/}; u=${u/ours/Datapath} v=${v/ours/Datapath} u=${u/dpdk/DPDK} v=${v/dpdk/DPDK}
+  if [ "$1" = to-vhost ]; then echo "$u virtio-user -> $v vhost"; else echo "$v vhost -> $u virtio-user"; fi
 }
 
-fail() { # name message
-  echo >&2; echo "vhost-rate: $2; last lines of $1's output:" >&2; tail -25 "${LOG[$1]}" >&2; exit 1
-}
-
-wait_for() { # name seconds what test-command...: polls until the command succeeds
-  local n=$1 secs=$2 what=$3 i; shift 3
-  for i in $(seq $((secs * 10))); do
-    "$@" && return 0
-    kill -0 "${PID[$n]}" 2>/dev/null || fail "$n" "$n exited before $what"
-    sleep 0.1
-  done
-  fail "$n" "no $what within $secs s"
-}
-
-has_prompt() { grep -q "$2" "${LOG[$1]}"; }
-
-# RX_T (ns) and RX_N (RX-packets) of port 0, read from the console (testpmd's layout, which ours copies).
-read_rx() {
-  local n=$1 before t0 t1 rx="" i
-  before=$(stat -c %s "${LOG[$n]}")
-  t0=$(date +%s%N)
-  echo "show port stats 0" >&"${FD[$n]}"
-  for i in $(seq 1000); do
-    rx=$(tail -c +$((before + 1)) "${LOG[$n]}" | awk '/RX-packets:/ { rx = $2 } /TX-packets:/ && rx != "" { print rx; exit }')
-    [ -n "$rx" ] && break
-    kill -0 "${PID[$n]}" 2>/dev/null || fail "$n" "$n exited"
-    sleep 0.01
-  done
-  [ -n "$rx" ] || fail "$n" "no reply to 'show port stats 0' from $n"
-  t1=$(date +%s%N)
-  RX_T=$(((t0 + t1) / 2)) RX_N=$rx
-}
-
-testpmd() { # name cpu vdev app-args...
-  local n=$1 cpu=$2 vdev=$3; shift 3
-  start_proc "$n" stdbuf -oL -eL dpdk-testpmd --lcores "0@$cpu,1@$cpu" --no-huge -m 1024 --no-pci --no-shconf \
-    --file-prefix "$tag-$n" --vdev "$vdev" -- -i --nb-cores=1 --rxq=1 --txq=1 --burst="$burst" "$@"
-}
-
-datapath() { # name cpu vdev app-args...
-  local n=$1 cpu=$2 vdev=$3; shift 3
-  start_proc "$n" dotnet "$dll" --lcores "0@$cpu,1@$cpu" --no-huge --file-prefix "$tag-$n" --vdev "$vdev" \
-    -- -i --nb-cores=1 --rxq=1 --txq=1 --burst="$burst" "$@"
-}
-
-# One measurement: sets MPPS (not in a subshell: the processes it starts must be ours to clean up). scenario rx|tx, impl dpdk|ours, size.
-measure() {
-  local scen=$1 impl=$2 size=$3 sock="$work/vhost.sock" vmode umode rxside swap
-  # rx/tx: the vhost back-end is swapped (DPDK's or ours); urx/utx: the virtio-user front-end is.
-  case $scen in
-    rx)  vmode=rxonly umode=txonly rxside=vhost  swap=vhost ;;
-    tx)  vmode=txonly umode=rxonly rxside=virtio swap=vhost ;;
-    utx) vmode=rxonly umode=txonly rxside=vhost  swap=virtio ;;
-    urx) vmode=txonly umode=rxonly rxside=virtio swap=virtio ;;
-    *) echo "vhost-rate: unknown scenario $scen (rx tx utx urx)" >&2; exit 2 ;;
+# One measurement: sets MPPS and SHARES ("vhost virtio-user" CPU shares), not in a subshell: the
+# processes it starts must be ours to clean up. Progress lines name it by $what.
+measure() { # queues direction layout size pair
+  local q=$1 dir=$2 layout=$3 size=$4 pair=$5 sock="$work/vhost.sock" vmode umode rxside uargs=""
+  local uimpl=${pair%/*} vimpl=${pair#*/} vl ul
+  case $dir in
+    to-vhost) vmode=rxonly umode=txonly rxside=vhost ;;
+    from-vhost) vmode=txonly umode=rxonly rxside=virtio ;;
   esac
-  if [ "$impl" = ours ] && [ "$swap" = vhost ]; then
-    datapath vhost "$vhost_cpu" "net_vhost0,iface=$sock,queues=1" --forward-mode="$vmode" --txpkts="$size" --auto-start
-  else
-    testpmd vhost "$vhost_cpu" "net_vhost0,iface=$sock,queues=1" --forward-mode="$vmode" --txpkts="$size" --auto-start
-  fi
+  [ "$layout" = packed ] && uargs+=",packed_vq=1"
+  [ "$q" -gt 1 ] && uargs+=",cq=1"     # multi-queue needs the control queue (MQ_VQ_PAIRS_SET); DPDK's asks for it
+  cpus_for "$q"; vl=$(lcore_map "$q" "$VH_CPUS") ul=$(lcore_map "$q" "$VU_CPUS")
+  [ "$plan" = 1 ] && echo "queues $q, $dir, $layout, $size B, $(label "$dir" "$pair"):"
+  local vstart=testpmd ustart=testpmd
+  [ "$vimpl" = dpdk ] || vstart=datapath
+  [ "$uimpl" = dpdk ] || ustart=datapath
+  $vstart vhost "$vl" "$q" "net_vhost0,iface=$sock,queues=$q" --forward-mode="$vmode" --txpkts="$size" --auto-start
+  [ "$plan" = 0 ] || { $ustart virtio "$ul" "$q" "net_virtio_user0,path=$sock,queues=$q$uargs" --forward-mode="$umode" --txpkts="$size" --auto-start; MPPS=0; return; }
   wait_for vhost 60 "a prompt" has_prompt vhost "testpmd> "
   wait_for vhost 30 "the socket $sock" test -S "$sock"
-  if [ "$impl" = ours ] && [ "$swap" = virtio ]; then
-    datapath virtio "$virtio_cpu" "net_virtio_user0,path=$sock,queues=1" --forward-mode="$umode" --txpkts="$size" --auto-start
-  else
-    testpmd virtio "$virtio_cpu" "net_virtio_user0,path=$sock,queues=1" --forward-mode="$umode" --txpkts="$size" --auto-start
-  fi
+  $ustart virtio "$ul" "$q" "net_virtio_user0,path=$sock,queues=$q$uargs" --forward-mode="$umode" --txpkts="$size" --auto-start
   wait_for virtio 60 "a prompt" has_prompt virtio "testpmd> "
-  # traffic at the receiver, then the warm-up (JIT tiering, caches), then the window
-  local i t0 n0
+  # traffic at the receiver, the layout check, then the warm-up (JIT tiering, caches), then the window
+  local i t0 n0 got
   for i in $(seq 60); do
     read_rx "$rxside"; [ "$RX_N" -gt 0 ] && break
     [ "$i" = 60 ] && fail "$rxside" "no packets reached the receiver within 30 s"
     sleep 0.5
   done
+  got=$(negotiated_layout "$vimpl")
+  [ "$got" = "$layout" ] || fail vhost "asked for $layout virtqueues, the vhost log shows $got"
   sleep "$warmup"
-  read_rx "$rxside"; t0=$RX_T n0=$RX_N
-  sleep "$window"
-  read_rx "$rxside"
+  # The window; again (up to twice) if a process had less than --min-cpu of its CPUs, keeping the best.
+  local try cv cu share shares mpps
+  MPPS=0 SHARE=-1 SHARES=""
+  for try in 1 2 3; do
+    cv=$(cpu_ticks vhost) cu=$(cpu_ticks virtio)
+    read_rx "$rxside"; t0=$RX_T n0=$RX_N
+    sleep "$window"
+    read_rx "$rxside"
+    cv=$(($(cpu_ticks vhost) - cv)) cu=$(($(cpu_ticks virtio) - cu))
+    shares=$(awk -v v="$cv" -v u="$cu" -v t="$((RX_T - t0))" -v hz="$(getconf CLK_TCK)" -v c="$FWD" \
+      'BEGIN { printf "%.2f %.2f", v / hz / (t / 1e9) / c, u / hz / (t / 1e9) / c }')
+    share=$(awk -v s="$shares" 'BEGIN { split(s, a, " "); print (a[1] < a[2] ? a[1] : a[2]) }')
+    mpps=$(awk -v n="$((RX_N - n0))" -v t="$((RX_T - t0))" 'BEGIN { printf "%.4f", n / (t / 1e9) / 1e6 }')
+    awk -v s="$share" -v b="$SHARE" 'BEGIN { exit !(s > b) }' && MPPS=$mpps SHARE=$share SHARES=$shares
+    awk -v s="$share" -v m="$min_cpu" 'BEGIN { exit !(s >= m) }' && break
+    [ "$try" = 3 ] || progress "$what: CPU share $share < $min_cpu, window again"
+  done
   stop_proc virtio
   stop_proc vhost
   rm -f "$sock"
-  MPPS=$(awk -v n="$((RX_N - n0))" -v t="$((RX_T - t0))" 'BEGIN { printf "%.4f", n / (t / 1e9) / 1e6 }')
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-results="$work/results"; : >"$results"   # lines: scenario size impl run mpps
-total=$((runs * $(wc -w <<<"$scenarios") * $(wc -w <<<"$sizes") * 2)) done_n=0
+results="$work/results"; : >"$results"   # the lines perf/lib/vhost-rate-table.awk reads
+per_group=0; for d in "${!todo[@]}"; do per_group=$((per_group + $(wc -w <<<"${todo[$d]}"))); done
+total=$((runs * $(wc -w <<<"$queues") * $(wc -w <<<"$layouts") * $(wc -w <<<"$sizes") * per_group))
+[ "$plan" = 0 ] || total=$((total / runs)) runs=1
+done_n=0
 for run in $(seq "$runs"); do
-  for scen in $scenarios; do
-    for size in $sizes; do
-      order="dpdk ours"; [ $((run % 2)) = 0 ] && order="ours dpdk"
-      for impl in $order; do
-        progress "run $run/$runs  [$((done_n + 1))/$total]  $scen ${size} B  $impl ... (load $(cut -d' ' -f1 /proc/loadavg))"
-        measure "$scen" "$impl" "$size"
-        echo "$scen $size $impl $run $MPPS" >>"$results"
-        done_n=$((done_n + 1))
-        progress "run $run/$runs  [$done_n/$total]  $scen ${size} B  $impl: $MPPS Mpps"
+  for q in $queues; do
+    cpus_for "$q"
+    for layout in $layouts; do
+      for dir in to-vhost from-vhost; do
+        [ -n "${todo[$dir]:-}" ] || continue
+        read -ra order <<<"${todo[$dir]}"
+        for size in $sizes; do
+          k=${#order[@]}
+          for i in $(seq 0 $((k - 1))); do
+            pair=${order[$(((i + run - 1) % k))]}    # rotate which pair goes first, run by run
+            what="[$((done_n + 1))/$total] $layout ${size}B q$q $(label "$dir" "$pair") run $run/$runs"
+            [ "$plan" = 1 ] || progress "$what (load $(cut -d' ' -f1 /proc/loadavg))"
+            measure "$q" "$dir" "$layout" "$size" "$pair"
+            done_n=$((done_n + 1))
+            [ "$plan" = 0 ] || continue
+            echo "$q $dir $layout $size $pair $run $MPPS $FWD $(lcore_map "$q" "$VH_CPUS") $(lcore_map "$q" "$VU_CPUS") $SHARES" >>"$results"
+            progress "$what: $MPPS Mpps, CPU share vhost/virtio-user ${SHARES/ //}"
+          done
+        done
       done
     done
   done
 done
+[ "$plan" = 0 ] || exit 0
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-[ "$json" = 1 ] || printf '\r\033[K' >&2
+[ -t 2 ] && printf '\r\033[K' >&2
 
-awk -v json="$json" -v runs="$runs" -v window="$window" -v lb="$load_before" -v la="$load_after" \
-    -v cpus="$(nproc)" -v model="$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" '
-  { key = $1 " " $2; v[key, $3] = v[key, $3] " " $5; if (!(key in seen)) { seen[key] = 1; order[++n] = key } }
-  function sort(s, a,   k, i, j, t) {
-    k = split(s, a, " ")
-    for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-    return k
-  }
-  function median(s,   a, k) { k = sort(s, a); return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
-  function lo(s,   a) { sort(s, a); return a[1] }
-  function hi(s,   a, k) { k = sort(s, a); return a[k] }
-  function name(scen, impl) {
-    if (scen == "rx") return impl == "dpdk" ? "DPDK virtio-user txonly -> DPDK net_vhost rxonly" : "DPDK virtio-user txonly -> Datapath net_vhost rxonly"
-    if (scen == "tx") return impl == "dpdk" ? "DPDK net_vhost txonly -> DPDK virtio-user rxonly" : "Datapath net_vhost txonly -> DPDK virtio-user rxonly"
-    if (scen == "utx") return impl == "dpdk" ? "DPDK virtio-user txonly -> DPDK net_vhost rxonly" : "Datapath virtio-user txonly -> DPDK net_vhost rxonly"
-    return impl == "dpdk" ? "DPDK net_vhost txonly -> DPDK virtio-user rxonly" : "DPDK net_vhost txonly -> Datapath virtio-user rxonly"
-  }
-  function jlist(s,   a, k, i, r) { k = split(s, a, " "); r = ""; for (i = 1; i <= k; i++) r = r (i > 1 ? "," : "") a[i]; return "[" r "]" }
-  END {
-    if (json) {
-      printf "{\"runs\":%d,\"window_s\":%s,\"cpus\":%d,\"cpu\":\"%s\",\"load_before\":\"%s\",\"load_after\":\"%s\",\"rows\":[", runs, window, cpus, model, lb, la
-      r = 0
-      for (i = 1; i <= n; i++) {
-        split(order[i], k, " ")
-        dm = median(v[order[i], "dpdk"])
-        for (m = 1; m <= 2; m++) {
-          impl = m == 1 ? "dpdk" : "ours"; s = v[order[i], impl]; med = median(s)
-          printf "%s{\"scenario\":\"%s\",\"direction\":\"%s\",\"implementation\":\"%s\",\"frame_bytes\":%d,\"mpps_median\":%.4f,\"mpps_min\":%.4f,\"mpps_max\":%.4f,\"gbps_median\":%.3f,\"mpps_runs\":%s,\"ratio_to_dpdk\":%.3f}",
-            r++ ? "," : "", name(k[1], impl), k[1] == "rx" ? "vhost-rx" : k[1] == "tx" ? "vhost-tx" : k[1] == "utx" ? "virtio-user-tx" : "virtio-user-rx", impl == "dpdk" ? "dpdk" : "datapath", k[2],
-            med, lo(s), hi(s), med * k[2] * 8 / 1000, jlist(s), (dm > 0 ? med / dm : 0)
-        }
-      }
-      print "]}"
-      exit
-    }
-    printf "# vhost-user packet rate, receiver side, median of %d runs (min-max), %s s windows\n", runs, window
-    printf "# machine: %d CPUs (%s), load average before %s, after %s\n", cpus, model, lb, la
-    printf "%-52s %6s %22s %8s %10s\n", "scenario", "frame", "Mpps median (min-max)", "Gbit/s", "ours/DPDK"
-    for (i = 1; i <= n; i++) {
-      split(order[i], k, " ")
-      dm = median(v[order[i], "dpdk"])
-      for (m = 1; m <= 2; m++) {
-        impl = m == 1 ? "dpdk" : "ours"; s = v[order[i], impl]; med = median(s)
-        printf "%-52s %5dB %7.3f (%6.3f-%6.3f) %8.2f %10s\n", name(k[1], impl), k[2], med, lo(s), hi(s), med * k[2] * 8 / 1000,
-          impl == "dpdk" ? "1.00" : sprintf("%.2f", dm > 0 ? med / dm : 0)
-      }
-    }
-  }' "$results"
+awk -f perf/lib/vhost-rate-table.awk -v json="$json" -v runs="$runs" -v window="$window" -v warmup="$warmup" -v burst="$burst" \
+  -v lb="$load_before" -v la="$load_after" -v cpus="$ncpu" \
+  -v model="$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" "$results"

@@ -1,0 +1,91 @@
+# The vhost-rate table (or --json) from its results file, one measurement a line:
+#   queues direction layout frame-bytes pair run mpps forwarding-cpus lcores-vhost lcores-virtio cpu-share-vhost cpu-share-virtio
+# pair = virtio-user impl/vhost impl, each dpdk|ours; direction = to-vhost|from-vhost.
+# Set with -v: json (0|1), runs, window, warmup, burst, lb, la (load averages), cpus, model.
+# Each row is the median of its runs with the spread (min-max); its ratio is to the DPDK/DPDK row of the
+# same queues, direction, layout and frame size. ns/pkt = 1e3 / Mpps; ns/pkt/core = that times the CPUs
+# that carry one process's forwarding lcores (1e3 / Mpps per core), so scaling can be projected.
+# cpu v/u = the lowest, over the row's runs, of the CPU share each process had in its window: CPU time
+# over wall time per forwarding CPU (1.00: its pollers had their CPUs to themselves).
+{
+  group = $1 " " $2 " " $3 " " $4
+  v[group, $5] = v[group, $5] " " $7
+  shv[group, $5] = shv[group, $5] " " $11; shu[group, $5] = shu[group, $5] " " $12
+  if (!($1 in cores)) qorder[++nq] = $1
+  cores[$1] = $8; lv[$1] = $9; lu[$1] = $10
+  if (!(group in seen)) { seen[group] = 1; order[++n] = group }
+}
+
+function sort(s, a,   k, i, j, t) {
+  k = split(s, a, " ")
+  for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+  return k
+}
+function median(s,   a, k) { k = sort(s, a); return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
+function lo(s,   a) { sort(s, a); return a[1] }
+function hi(s,   a, k) { k = sort(s, a); return a[k] }
+function impl(x) { return x == "ours" ? "Datapath" : "DPDK" }
+function name(dir, pair,   p) {
+  split(pair, p, "/")
+  return dir == "to-vhost" ? impl(p[1]) " virtio-user -> " impl(p[2]) " vhost" : impl(p[2]) " vhost -> " impl(p[1]) " virtio-user"
+}
+function jlist(s,   a, k, i, r) { k = split(s, a, " "); r = ""; for (i = 1; i <= k; i++) r = r (i > 1 ? "," : "") a[i]; return "[" r "]" }
+function over(q) { return q + 0 > cores[q] + 0 }
+
+END {
+  npairs = split("dpdk/dpdk dpdk/ours ours/dpdk ours/ours", pairs, " ")
+  gsub(/["\\]/, "", model)
+  if (json) {
+    printf "{\"runs\":%d,\"window_s\":%s,\"warmup_s\":%s,\"burst\":%d,\"cpus\":%d,\"cpu\":\"%s\",\"load_before\":\"%s\",\"load_after\":\"%s\",\"rows\":[",
+      runs, window, warmup, burst, cpus, model, lb, la
+    r = 0
+    for (i = 1; i <= n; i++) {
+      split(order[i], g, " ")
+      dm = median(v[order[i], "dpdk/dpdk"])
+      for (m = 1; m <= npairs; m++) {
+        s = v[order[i], pairs[m]]
+        if (s == "") continue
+        med = median(s); split(pairs[m], p, "/")
+        printf "%s{\"scenario\":\"%s\",\"direction\":\"%s\",\"virtio_user\":\"%s\",\"vhost\":\"%s\",\"baseline\":%s,\"layout\":\"%s\",\"queues\":%d,\"frame_bytes\":%d,",
+          (r++ ? "," : ""), name(g[2], pairs[m]), g[2], (p[1] == "ours" ? "datapath" : "dpdk"), (p[2] == "ours" ? "datapath" : "dpdk"),
+          (pairs[m] == "dpdk/dpdk" ? "true" : "false"), g[3], g[1], g[4]
+        printf "\"mpps_median\":%.4f,\"mpps_min\":%.4f,\"mpps_max\":%.4f,\"mpps_runs\":%s,\"gbps_median\":%.3f,",
+          med, lo(s), hi(s), jlist(s), med * g[4] * 8 / 1000
+        printf "\"ns_per_packet\":%s,\"forwarding_cpus_per_process\":%d,\"ns_per_packet_per_core\":%s,\"lcores_vhost\":\"%s\",\"lcores_virtio_user\":\"%s\",\"oversubscribed\":%s,\"ratio_to_dpdk\":%s,",
+          (med > 0 ? sprintf("%.1f", 1e3 / med) : "null"), cores[g[1]], (med > 0 ? sprintf("%.1f", 1e3 * cores[g[1]] / med) : "null"),
+          lv[g[1]], lu[g[1]], (over(g[1]) ? "true" : "false"), (dm > 0 ? sprintf("%.3f", med / dm) : "null")
+        a = lo(shv[order[i], pairs[m]]); b = lo(shu[order[i], pairs[m]])
+        printf "\"cpu_share_min\":%.2f,\"cpu_share_vhost_runs\":%s,\"cpu_share_virtio_user_runs\":%s}",
+          (a < b ? a : b), jlist(shv[order[i], pairs[m]]), jlist(shu[order[i], pairs[m]])
+      }
+    }
+    print "]}"
+    exit
+  }
+  printf "# vhost-user packet rate at the receiver: median of %d runs (min-max), %s s windows after %s s warm-up, burst %d\n", runs, window, warmup, burst
+  printf "# machine: %d CPUs (%s), load average before %s, after %s\n", cpus, model, lb, la
+  for (j = 1; j <= nq; j++) {
+    q = qorder[j]
+    printf "# queues %d: vhost --lcores %s, virtio-user --lcores %s (lcore 0: console only)%s\n", q, lv[q], lu[q],
+      (over(q) ? sprintf(" *: %d forwarding lcores on %d CPU(s) per process", q, cores[q]) : "")
+  }
+  printf "%-40s %-6s %5s %3s %21s %7s %7s %11s %7s %9s\n", "sender -> receiver", "layout", "frame", "q", "Mpps median (min-max)", "Gbit/s", "ns/pkt", "ns/pkt/core", "vs DPDK", "cpu v/u"
+  for (i = 1; i <= n; i++) {
+    split(order[i], g, " ")
+    if (i > 1) print ""
+    dm = median(v[order[i], "dpdk/dpdk"])
+    for (m = 1; m <= npairs; m++) {
+      s = v[order[i], pairs[m]]
+      if (s == "") continue
+      med = median(s)
+      printf "%-40s %-6s %4dB %2d%s %7.3f (%5.3f-%5.3f) %7.2f %7s %11s %7s %4.2f/%4.2f\n", name(g[2], pairs[m]), g[3], g[4], g[1], (over(g[1]) ? "*" : " "),
+        med, lo(s), hi(s), med * g[4] * 8 / 1000,
+        (med > 0 ? sprintf("%.1f", 1e3 / med) : "-"), (med > 0 ? sprintf("%.1f", 1e3 * cores[g[1]] / med) : "-"),
+        (pairs[m] == "dpdk/dpdk" ? "1.00" : dm > 0 ? sprintf("%.2f", med / dm) : "-"), lo(shv[order[i], pairs[m]]), lo(shu[order[i], pairs[m]])
+    }
+  }
+  if (n) {
+    printf "\n# ns/pkt = 1e3 / Mpps; ns/pkt/core = per forwarding core (ns/pkt x CPUs carrying one process's forwarding lcores)\n"
+    printf "# cpu v/u = lowest CPU share of the vhost / virtio-user process in a window, per forwarding CPU (below ~0.9: others ran there)\n"
+  }
+}

@@ -1,0 +1,94 @@
+using System.Text.Json;
+using Datapath.Tests.Support;
+
+namespace Datapath.Tests.Perf;
+
+/// <summary>
+/// perf/vhost-rate.sh (./run.sh bench-vhost) without measuring anything: its options, the command lines
+/// it would run (--plan), and the table it makes from results. No timings are asserted.
+/// </summary>
+public class VhostRateScriptTests
+{
+    static readonly string Script = Path.Combine(RepoPaths.Root, "perf/vhost-rate.sh");
+    static readonly string TableAwk = Path.Combine(RepoPaths.Root, "perf/lib/vhost-rate-table.awk");
+
+    static ChildProcess Run(string file, params string[] args)
+    {
+        var p = new ChildProcess(file, args);
+        Assert.True(p.WaitForExit(TimeSpan.FromSeconds(60)), $"{file} did not exit");
+        return p;
+    }
+
+    [Fact]
+    public void HelpDescribesTheMatrixOptions()
+    {
+        using var p = Run("bash", Script, "--help");
+        Assert.Equal(0, p.ExitCode);
+        foreach (var option in new[] { "--pairs", "--dirs", "--layouts", "--packed", "--queues", "--lcores", "--json", "--plan", "--runs", "--min-cpu" })
+            Assert.Contains(option, p.Stdout);
+    }
+
+    [Fact]
+    public void UnknownOptionExitsTwoWithOneLine()
+    {
+        using var p = Run("bash", Script, "--no-such-option");
+        Assert.Equal(2, p.ExitCode);
+        Assert.Equal("", p.Stdout);
+        var line = Assert.Single(p.Stderr.TrimEnd('\n').Split('\n'));
+        Assert.Contains("--no-such-option", line);
+    }
+
+    [Fact]
+    public void PlanPutsEachForwardingLcoreOnTheNextCpuOfItsProcessList()
+    {
+        // What a 16-CPU machine would run for 4 queue pairs: vhost on CPUs 4-7, virtio-user on 0-3.
+        using var p = Run("bash", Script, "--plan", "--queues", "4", "--lcores", "4-7/0-3", "--sizes", "64", "--packed",
+            "--dirs", "to-vhost", "--pairs", "ours/ours");
+        Assert.Equal(0, p.ExitCode);
+        Assert.Contains("queues 4, to-vhost, packed, 64 B, DPDK virtio-user -> DPDK vhost:", p.Stdout);   // the baseline comes along
+        Assert.Contains("queues 4, to-vhost, packed, 64 B, Datapath virtio-user -> Datapath vhost:", p.Stdout);
+        Assert.Contains("--lcores 0@4,1@4,2@5,3@6,4@7", p.Stdout);
+        Assert.Contains("--lcores 0@0,1@0,2@1,3@2,4@3", p.Stdout);
+        Assert.Contains("queues=4,packed_vq=1,cq=1", p.Stdout);
+        Assert.Contains("--nb-cores=4 --rxq=4 --txq=4", p.Stdout);
+    }
+
+    [Fact]
+    public void TableGivesRatiosToTheDpdkBaselineAndCostPerCore()
+    {
+        // queues direction layout frame pair run mpps forwarding-cpus lcores-vhost lcores-virtio cpu-share-vhost cpu-share-virtio
+        string results = Path.GetTempFileName();
+        File.WriteAllLines(results,
+        [
+            "1 to-vhost split 64 dpdk/dpdk 1 4.0 1 0@1,1@1 0@0,1@0 0.95 0.99",
+            "1 to-vhost split 64 ours/ours 1 2.0 1 0@1,1@1 0@0,1@0 0.95 0.99",
+            "1 to-vhost split 64 dpdk/dpdk 2 5.0 1 0@1,1@1 0@0,1@0 0.95 0.99",
+            "1 to-vhost split 64 ours/ours 2 3.0 1 0@1,1@1 0@0,1@0 0.95 0.99",
+            "1 to-vhost split 64 dpdk/dpdk 3 6.0 1 0@1,1@1 0@0,1@0 0.95 0.99",
+            "1 to-vhost split 64 ours/ours 3 4.0 1 0@1,1@1 0@0,1@0 0.95 0.99",
+            "2 from-vhost packed 1518 dpdk/dpdk 1 2.0 1 0@1,1@1,2@1 0@0,1@0,2@0 0.95 0.99",
+        ]);
+        try
+        {
+            string[] vars = ["-v", "runs=3", "-v", "window=5", "-v", "warmup=3", "-v", "burst=32", "-v", "lb=0 0 0", "-v", "la=0 0 0", "-v", "cpus=2", "-v", "model=test"];
+            using var json = Run("awk", ["-f", TableAwk, "-v", "json=1", .. vars, results]);
+            Assert.Equal(0, json.ExitCode);
+            var rows = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("rows").EnumerateArray().ToList();
+            Assert.Equal(3, rows.Count);
+            var ours = rows.Single(r => r.GetProperty("vhost").GetString() == "datapath");
+            Assert.Equal("Datapath virtio-user -> Datapath vhost", ours.GetProperty("scenario").GetString());
+            Assert.Equal(3.0, ours.GetProperty("mpps_median").GetDouble());
+            Assert.Equal(0.6, ours.GetProperty("ratio_to_dpdk").GetDouble());          // 3 / 5
+            Assert.Equal(333.3, ours.GetProperty("ns_per_packet_per_core").GetDouble());
+            var twoQueues = rows.Single(r => r.GetProperty("queues").GetInt32() == 2);
+            Assert.True(twoQueues.GetProperty("oversubscribed").GetBoolean());       // 2 forwarding lcores, 1 CPU
+            Assert.Equal(500.0, twoQueues.GetProperty("ns_per_packet_per_core").GetDouble());
+            Assert.Equal(0.95, twoQueues.GetProperty("cpu_share_min").GetDouble());
+
+            using var table = Run("awk", ["-f", TableAwk, "-v", "json=0", .. vars, results]);
+            Assert.Equal(0, table.ExitCode);
+            Assert.Matches(@"Datapath virtio-user -> Datapath vhost\s+split\s+64B\s+1\s+3\.000 \(2\.000-4\.000\)\s+1\.54\s+333\.3\s+333\.3\s+0\.60\s+0\.95/0\.99", table.Stdout);
+        }
+        finally { File.Delete(results); }
+    }
+}
