@@ -22,8 +22,27 @@ public sealed class ChildProcess : IDisposable
             lock (into) into.Append(buf, 0, n);
     });
 
+    // A shell starting a job in the background (`cmd &`, nohup) ignores SIGINT for it, and children
+    // inherit that: an engine started from such a test run would never see the SIGINT a test sends.
+    // The child then starts through a one-line exec that puts SIGINT back to its default (same PID).
+    static readonly bool s_sigintIgnored = SigintIgnored();
+    const string ResetSigint = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])";
+
+    static bool SigintIgnored()
+    {
+        foreach (string line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("SigIgn:", StringComparison.Ordinal))
+                return (Convert.ToUInt64(line[7..].Trim(), 16) & (1UL << (2 - 1))) != 0;
+        return false;
+    }
+
     public ChildProcess(string fileName, IEnumerable<string> args, string? stdin = null, bool keepStdinOpen = false)
     {
+        if (s_sigintIgnored)
+        {
+            args = ["-c", ResetSigint, fileName, .. args];
+            fileName = "python3";
+        }
         var psi = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
