@@ -26,7 +26,8 @@
 #   --plan      print the command lines of every measurement and exit (check --lcores on a new machine)
 #   --scenarios older names, still accepted: rx = to-vhost dpdk/ours, tx = from-vhost dpdk/ours,
 #               utx = to-vhost ours/dpdk, urx = from-vhost ours/dpdk
-#   --dll       another build of datapath.dll, e.g. a copy from before a change
+#   --virtio-args ",key=val..."  appended to both virtio-user vdevs (DPDK's and ours), e.g. ",in_order=0,mrg_rxbuf=0"
+  --dll       another build of datapath.dll, e.g. a copy from before a change
 #
 # On a 2-CPU machine only --queues 1 gives clean figures: one forwarding lcore per process, each process
 # on its own CPU. --queues 2 there puts both forwarding lcores of a process on its one CPU (marked * in
@@ -47,10 +48,10 @@ cd "$(dirname "$0")/.."
 
 usage_error() { echo "vhost-rate: $* (--help lists the options)" >&2; exit 2; }
 runs=3 window=5 warmup=3 sizes="64 1518" burst=32 json=0 plan=0 dll=artifacts/bin/Datapath.App/Release/net10.0/datapath.dll
-layouts="split packed" dirs="to-vhost from-vhost" pairs="dpdk/ours ours/dpdk ours/ours" queues=1 lcores="" scenarios="" min_cpu=0
+layouts="split packed" dirs="to-vhost from-vhost" pairs="dpdk/ours ours/dpdk ours/ours" queues=1 lcores="" scenarios="" min_cpu=0 virtio_args=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --runs|--window|--warmup|--sizes|--burst|--dll|--layouts|--dirs|--pairs|--queues|--lcores|--scenarios|--min-cpu)
+    --runs|--window|--warmup|--sizes|--burst|--dll|--layouts|--dirs|--pairs|--queues|--lcores|--scenarios|--min-cpu|--virtio-args)
       [ $# -ge 2 ] || usage_error "$1 needs a value"
       x=${1#--}; declare "${x//-/_}=$2"; shift 2 ;;     # --min-cpu 0.9 sets min_cpu=0.9
     --split|--packed) layouts=${1#--}; shift ;;
@@ -65,6 +66,7 @@ done
 is_uint() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ]; }
 for x in "$runs" "$burst"; do is_uint "$x" || usage_error "--runs and --burst take a positive integer, not '$x'"; done
 for x in "$window" "$warmup"; do [[ $x =~ ^[0-9]+(\.[0-9]+)?$ ]] || usage_error "--window and --warmup take seconds, not '$x'"; done
+[[ -z $virtio_args || $virtio_args =~ ^(,[a-z_]+=[0-9a-f:]+)+$ ]] || usage_error "--virtio-args takes ,key=value pairs for both virtio-users' vdevs, e.g. ',in_order=0', not '$virtio_args'"
 [[ $min_cpu =~ ^(0(\.[0-9]+)?|1(\.0*)?)$ ]] || usage_error "--min-cpu takes a share of the CPUs, 0 to 1, not '$min_cpu'"
 for x in $sizes; do is_uint "$x" || usage_error "--sizes takes frame bytes, not '$x'"; done
 for x in $queues; do is_uint "$x" && [ "$x" -le 16 ] || usage_error "--queues takes 1..16, not '$x'"; done
@@ -162,6 +164,7 @@ measure() { # queues direction layout size pair
   esac
   [ "$layout" = packed ] && uargs+=",packed_vq=1"
   [ "$q" -gt 1 ] && uargs+=",cq=1"     # multi-queue needs the control queue (MQ_VQ_PAIRS_SET); DPDK's asks for it
+  uargs+=$virtio_args
   cpus_for "$q"; vl=$(lcore_map "$q" "$VH_CPUS") ul=$(lcore_map "$q" "$VU_CPUS")
   [ "$plan" = 1 ] && echo "queues $q, $dir, $layout, $size B, $(label "$dir" "$pair"):"
   local vstart=testpmd ustart=testpmd
