@@ -27,7 +27,7 @@
 #   --scenarios older names, still accepted: rx = to-vhost dpdk/ours, tx = from-vhost dpdk/ours,
 #               utx = to-vhost ours/dpdk, urx = from-vhost ours/dpdk
 #   --virtio-args ",key=val..."  appended to both virtio-user vdevs (DPDK's and ours), e.g. ",in_order=0,mrg_rxbuf=0"
-  --dll       another build of datapath.dll, e.g. a copy from before a change
+#   --dll       another build of datapath.dll, e.g. a copy from before a change
 #
 # On a 2-CPU machine only --queues 1 gives clean figures: one forwarding lcore per process, each process
 # on its own CPU. --queues 2 there puts both forwarding lcores of a process on its one CPU (marked * in
