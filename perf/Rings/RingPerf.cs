@@ -25,8 +25,16 @@ internal static class RingPerf
         foreach (var (label, flags) in new[] { ("SP/SC", RingFlags.SingleProducerSingleConsumer), ("MP/MC", RingFlags.None) })
         {
             using var ring = new PointerRing("ringperf", RingSize, flags);
-            // The loops below are AggressiveOptimization (straight to optimized code, no tiering),
-            // so one short pass is enough to touch the ring's memory before timing.
+            // The timing loops are AggressiveOptimization, but the ring methods they call are tiered:
+            // they start as tier-0 code and are recompiled in the background after enough calls. So
+            // every path runs once untimed, then the tier-1 compiles get time to land before timing.
+            EnqueueDequeueSingle(ring, 1 << 16);
+            foreach (int size in BulkSizes)
+            {
+                EnqueueDequeueBurst(ring, size, 1 << 16);
+                EnqueueDequeueBulk(ring, size, 1 << 16);
+            }
+            Thread.Sleep(500);
             EnqueueDequeueSingle(ring, 1 << 16);
             Print(label, "1T", "single", 1, EnqueueDequeueSingle(ring, SingleIterations));
             foreach (int size in BulkSizes)
