@@ -2,10 +2,12 @@ using System.Runtime.InteropServices;
 using Datapath.Drivers.Sockets;
 using Datapath.Drivers.VhostUser;
 using Datapath.Hugepages.Native;
+using Datapath.Tests.Support;
 
 namespace Datapath.Tests.Drivers.VhostUser;
 
 /// <summary>The message codec over a real socket pair: round trips with fds, and every malformed header.</summary>
+[Collection(ProcessWideCollection.Name)]
 public unsafe class VhostUserChannelTests
 {
     static int OpenFdCount() => Directory.GetFiles("/proc/self/fd").Length;
