@@ -1,9 +1,11 @@
+using Datapath.Tests.Support;
 using Datapath.Hugepages;
 using Datapath.Hugepages.Native;
 
 namespace Datapath.Tests.Hugepages;
 
 /// <summary>How regions are backed: hugetlb memfd, hugetlbfs file, 4 KiB fallback; and the errors users see.</summary>
+[Collection(ProcessWideCollection.Name)]   // free hugepages are counted machine-wide
 public unsafe class RegionBackingTests
 {
     [Fact]
