@@ -59,6 +59,36 @@ public sealed unsafe partial class PackedVirtqueueDriver
         *(uint*)ring.DeviceEvent = 0;
     }
 
+    /// <summary>
+    /// Back to the state of a new ring (§2.8.13: descriptors zeroed, both wrap counters 1, every id
+    /// free); the caller has taken back whatever the ids held. Error counters are kept. For a
+    /// front-end whose back-end restarted: a packed ring used out of order cannot be resumed exactly
+    /// (used descriptors overwrite the slots of buffers still in flight), so it starts again, as DPDK's
+    /// virtio-user does.
+    /// </summary>
+    public void Reset()
+    {
+        Array.Clear(_chainLength);
+        Array.Clear(_writableBytes);
+        Array.Clear(_cookie);
+        for (int i = 0; i < _size; i++) _freeIds[i] = (ushort)(_size - 1 - i);
+        _freeIdCount = _size;
+        _oldestId = 0;
+        _batchSkip = 0;
+        _outstanding = 0;
+        _inRing = 0;
+        _nextAvail = 0;
+        _availWrap = true;
+        _nextUsed = 0;
+        _usedWrap = true;
+        _addedSinceKick = 0;
+        _pendingHead = -1;
+        new Span<byte>(_ring.Desc, PackedDescriptor.Size * _size).Clear();
+        *(uint*)_ring.DriverEvent = 0;
+        *(uint*)_ring.DeviceEvent = 0;
+        PublishUsedCursor();
+    }
+
     public int Size => _size;
     /// <summary>Ring slots free for new descriptors.</summary>
     public int FreeDescriptors => _size - _inRing;

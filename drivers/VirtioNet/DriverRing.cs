@@ -23,6 +23,8 @@ public interface IDriverRing
     void Publish();
     bool NeedsNotify();
     int PollUsed(Span<VirtqCompletion> done);
+    /// <summary>Starts the ring again as new (packed rings after a back-end restart); the queue has freed its buffers.</summary>
+    void Reset();
 }
 
 /// <summary>A split ring (virtio 1.2 §2.7); used notifications off (§2.7.7: we poll).</summary>
@@ -50,6 +52,8 @@ public readonly unsafe struct SplitDriverRing : IDriverRing
     public void Publish() => _driver.Publish();
     public bool NeedsNotify() => _driver.NeedsNotify();
     public int PollUsed(Span<VirtqCompletion> done) => _driver.PollUsed(done);
+    /// <summary>Split rings resume exactly from used->idx (SET_VRING_BASE); they are never reset.</summary>
+    public void Reset() => throw new NotSupportedException("split rings resume from used->idx; they are not reset");
 }
 
 /// <summary>A packed ring (virtio 1.2 §2.8); used notifications off (§2.8.10: we poll).</summary>
@@ -78,4 +82,9 @@ public readonly unsafe struct PackedDriverRing : IDriverRing
     public void Publish() => _driver.Publish();
     public bool NeedsNotify() => _driver.NeedsNotify();
     public int PollUsed(Span<VirtqCompletion> done) => _driver.PollUsed(done);
+    public void Reset()
+    {
+        _driver.Reset();
+        _driver.DisableUsedNotifications();
+    }
 }

@@ -22,6 +22,7 @@ public sealed unsafe class MergeableRxQueue<TRing>(uint vringIndex, TRing ring, 
     [SkipLocalsInit]
     public override int Receive(Span<Packet> pkts, ref QueueCounters c)
     {
+        if (!ReadyForBurst()) return 0;
         Span<VirtqCompletion> done = stackalloc VirtqCompletion[MaxBurst];
         // Each used buffer completes at most one frame: never more completions than room for frames.
         int n = Driver.PollUsed(done[..Math.Min(pkts.Length, MaxBurst)]);

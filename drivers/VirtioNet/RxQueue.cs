@@ -51,6 +51,7 @@ public unsafe class RxQueue<TRing> : VirtioNetRxQueue where TRing : struct, IDri
     [SkipLocalsInit]
     public override int Receive(Span<Packet> pkts, ref QueueCounters c)
     {
+        if (!ReadyForBurst()) return 0;
         Span<VirtqCompletion> done = stackalloc VirtqCompletion[MaxBurst];
         int n = Driver.PollUsed(done[..Math.Min(pkts.Length, MaxBurst)]);
         int got = 0;
@@ -115,6 +116,14 @@ public unsafe class RxQueue<TRing> : VirtioNetRxQueue where TRing : struct, IDri
         if (!added) return;
         Driver.Publish();
         if (Driver.NeedsNotify()) Kick();
+    }
+
+    protected override void ResetRing()
+    {
+        Release();
+        Driver.Reset();
+        var c = new QueueCounters();
+        Refill(ref c);
     }
 
     public override void Wake() => Kick();

@@ -42,6 +42,7 @@ public sealed unsafe class TxQueue<TRing> : VirtioNetTxQueue where TRing : struc
     [SkipLocalsInit]
     public override int Transmit(ReadOnlySpan<Packet> pkts, ref QueueCounters c)
     {
+        if (!ReadyForBurst()) return 0;
         Reclaim();
         Span<VirtqBuffer> chain = stackalloc VirtqBuffer[MaxSegments + 1];
         int accepted = 0;
@@ -112,6 +113,12 @@ public sealed unsafe class TxQueue<TRing> : VirtioNetTxQueue where TRing : struc
             }
             PacketPool.FreeBulk(sent[..n]);
         } while (n == MaxBurst);
+    }
+
+    protected override void ResetRing()
+    {
+        Release();
+        _driver.Reset();
     }
 
     public override void Wake() => Kick();

@@ -55,6 +55,49 @@ public abstract unsafe class VirtioNetQueue : IDisposable
         Kicks++;
     }
 
+    // Ring reset hand-off (control thread → the lcore polling this queue): 0 none, 1 asked, 2 under way.
+    int _resetState;
+
+    /// <summary>
+    /// Data path, first thing in a burst: false when the ring must not be touched in this burst. A
+    /// reset asked for by the control thread is done here, on the polling lcore, so no burst ever
+    /// runs beside it; one volatile read per burst otherwise.
+    /// </summary>
+    protected bool ReadyForBurst()
+    {
+        if (Volatile.Read(ref _resetState) == 0) return true;
+        if (Interlocked.CompareExchange(ref _resetState, 2, 1) == 1)
+        {
+            ResetRing();
+            Volatile.Write(ref _resetState, 0);
+        }
+        return false;
+    }
+
+    /// <summary>Frees what the ring holds and starts it again as new (on whichever thread owns the reset).</summary>
+    protected virtual void ResetRing() => throw new NotSupportedException($"{GetType().Name} cannot reset its ring");
+
+    /// <summary>
+    /// Control thread: has the ring started again as new (a packed ring after a back-end restart) and
+    /// returns once it has. The polling lcore does it at its next burst; if no lcore polls the queue
+    /// within <paramref name="takeOverAfter"/>, this thread does it (a burst lasts microseconds).
+    /// </summary>
+    public void Reset(TimeSpan takeOverAfter)
+    {
+        Interlocked.Exchange(ref _resetState, 1);
+        long deadline = Environment.TickCount64 + (long)takeOverAfter.TotalMilliseconds;
+        while (Volatile.Read(ref _resetState) != 0)
+        {
+            if (Environment.TickCount64 > deadline && Interlocked.CompareExchange(ref _resetState, 2, 1) == 1)
+            {
+                ResetRing();
+                Volatile.Write(ref _resetState, 0);
+                return;
+            }
+            Thread.Sleep(1);
+        }
+    }
+
     /// <summary>Makes the backend look at the ring (after a (re)connection), if it wants kicks.</summary>
     public abstract void Wake();
 

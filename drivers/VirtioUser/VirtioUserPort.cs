@@ -140,6 +140,12 @@ public sealed class VirtioUserPort : Port
         {
             throw new VhostUserProtocolException($"backend offers features 0x{offered:x} without 0x{_features & ~offered:x} negotiated before: the queues were built for them");
         }
+        else if (Virtio.VirtioFeatures.Has(_features, Virtio.VirtioFeatures.RingPacked))
+        {
+            // A packed ring the old back-end used out of order cannot be resumed exactly: start the
+            // rings again as new (what was in them is freed and counted lost), as DPDK's virtio-user does.
+            foreach (var q in _all) q.Reset(TimeSpan.FromMilliseconds(200));
+        }
         frontend.SetU64(VhostUserRequest.SetFeatures, _features | (_protocolFeatures ? VhostUserFeatureBits.ProtocolFeatures : 0));
         VirtioUserHandshake.SendMemoryTable(frontend, [_rings!.Region, _pool!.Region]);
         foreach (var q in _all) VirtioUserHandshake.SetUpVring(frontend, q);
