@@ -16,7 +16,7 @@ dll=artifacts/bin/Datapath.Benchmarks/Release/net10.0/Datapath.Benchmarks.dll
 command -v dpdk-test >/dev/null || { echo "dpdk-test not found: apt-get install dpdk-dev" >&2; exit 1; }
 cpus="0-1"; [ "$(nproc)" -ge 2 ] || cpus="0"
 
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+work=$(mktemp -d); trap 'rm -rf "$work" "/run/dpdk/ringperf$$" "/var/run/dpdk/ringperf$$"' EXIT   # dpdk-test leaves its runtime dir
 for run in $(seq "$runs"); do
   echo "run $run/$runs: dpdk-test ring_perf_autotest (about 30 s) ..." >&2
   echo ring_perf_autotest | dpdk-test --no-huge -m 512 --no-pci --no-shconf -l "$cpus" \
