@@ -10,7 +10,9 @@ namespace Datapath.Drivers.VhostUser.Backend;
 /// </summary>
 internal interface IRingOps
 {
-    int AvailableCount { get; }
+    /// <summary>Buffers available now, counting no further than <paramref name="limit"/>: packed rings
+    /// read one flags word per slot, so a burst must not look past what it can take.</summary>
+    int CountAvailable(int limit);
     VirtqPop TryPop(Span<VirtqSegment> segments, out VirtqChain chain);
     bool PushUsed(ushort id, uint length);
     void UndoPop(ushort id);
@@ -18,7 +20,8 @@ internal interface IRingOps
 
 internal readonly struct SplitOps(SplitVirtqueueDevice queue) : IRingOps
 {
-    public int AvailableCount { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => queue.AvailableCount; }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int CountAvailable(int limit) => Math.Min(queue.AvailableCount, limit);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public VirtqPop TryPop(Span<VirtqSegment> segments, out VirtqChain chain) => queue.TryPop(segments, out chain);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -28,7 +31,8 @@ internal readonly struct SplitOps(SplitVirtqueueDevice queue) : IRingOps
 
 internal readonly struct PackedOps(PackedVirtqueueDevice queue) : IRingOps
 {
-    public int AvailableCount { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => queue.AvailableCount; }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int CountAvailable(int limit) => queue.CountAvailable(limit);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public VirtqPop TryPop(Span<VirtqSegment> segments, out VirtqChain chain) => queue.TryPop(segments, out chain);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

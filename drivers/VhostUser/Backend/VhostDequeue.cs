@@ -24,7 +24,7 @@ internal static unsafe class VhostDequeue
     static int Burst<TQueue>(TQueue q, VringRuntime rt, PacketPool pool, Span<Packet> pkts, ushort portId, ref QueueCounters counters)
         where TQueue : struct, IRingOps
     {
-        int want = Math.Min(pkts.Length, q.AvailableCount);
+        int want = q.CountAvailable(pkts.Length);
         if (want == 0) return 0;
         if (!pool.Alloc(pkts[..want]))
         {
