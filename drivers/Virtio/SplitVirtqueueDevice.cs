@@ -26,6 +26,9 @@ public sealed unsafe class SplitVirtqueueDevice
     readonly ushort[] _popPosition;
 
     ushort _lastAvail;        // next avail->ring position to read (§2.7.6)
+    // avail->idx as last read and found sane: entries up to it were published before that acquire
+    // load, so pops read the shared idx (a line the driver keeps writing) only when they reach it.
+    ushort _availSeen;
     ushort _usedIdx;          // next used->idx to publish (§2.7.8)
     ushort _usedAtLastSignal; // used->idx when we last decided about interrupting (§2.7.7)
     SplitDeviceErrors _errors;
@@ -44,6 +47,7 @@ public sealed unsafe class SplitVirtqueueDevice
         _popPosition = new ushort[_size];
         // vhost-user SET_VRING_BASE hands us the position to resume from.
         _lastAvail = lastAvail;
+        _availSeen = lastAvail;
         _usedIdx = usedIdx;
         _usedAtLastSignal = usedIdx;
     }
@@ -58,8 +62,13 @@ public sealed unsafe class SplitVirtqueueDevice
     {
         get
         {
-            int pending = (ushort)(Volatile.Read(ref *_ring.AvailIdx) - _lastAvail);
-            if (pending <= _size) return pending;
+            ushort availIdx = Volatile.Read(ref *_ring.AvailIdx);
+            int pending = (ushort)(availIdx - _lastAvail);
+            if (pending <= _size)
+            {
+                _availSeen = availIdx;
+                return pending;
+            }
             // Callers size their bursts by this and never reach TryPop on a broken index: count it
             // here, or the ring stalls with no counter saying why.
             _errors.AvailIndexJump++;
@@ -77,12 +86,16 @@ public sealed unsafe class SplitVirtqueueDevice
     public VirtqPop TryPop(Span<VirtqSegment> segments, out VirtqChain chain)
     {
         chain = default;
-        // Acquire: the ring entry and descriptors the driver wrote before bumping idx are read
-        // after this load (§2.7.13.3 from the device's side).
-        ushort availIdx = Volatile.Read(ref *_ring.AvailIdx);
-        int pending = (ushort)(availIdx - _lastAvail);
-        if (pending == 0) return VirtqPop.Empty;
-        if (pending > _size) { _errors.AvailIndexJump++; return VirtqPop.Broken; }
+        if (_lastAvail == _availSeen)
+        {
+            // Acquire: the ring entries and descriptors the driver wrote before bumping idx are
+            // read after this load (§2.7.13.3 from the device's side).
+            ushort availIdx = Volatile.Read(ref *_ring.AvailIdx);
+            int pending = (ushort)(availIdx - _lastAvail);
+            if (pending == 0) return VirtqPop.Empty;
+            if (pending > _size) { _errors.AvailIndexJump++; return VirtqPop.Broken; }
+            _availSeen = availIdx;
+        }
 
         ushort head = Volatile.Read(ref _ring.AvailRing[_lastAvail & _mask]);
         _lastAvail++;
