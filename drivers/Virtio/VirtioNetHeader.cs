@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Datapath.Drivers.Virtio;
@@ -39,4 +40,25 @@ public struct VirtioNetHeader
     public ushort CsumOffset;
     /// <summary>Rx with MRG_RXBUF: how many buffers this packet spans (§5.1.6.4); 1 otherwise. Tx: 0.</summary>
     public ushort NumBuffers;
+
+    /// <summary>
+    /// Stores a header at <paramref name="destination"/>, leaving alone the bytes that already hold
+    /// it (DPDK's ASSIGN_UNLESS_EQUAL). A buffer comes back around the ring with the header it
+    /// carried last time, usually the same; not storing keeps the line clean and shared, so the
+    /// other side reads it from its own cache instead of fetching it from ours. The header comes as
+    /// its two words (<see cref="First8"/>, <see cref="Last4"/>), built in registers: a header
+    /// struct assembled on the stack field by field and read back whole is a load the store
+    /// buffer cannot forward, and it waits for every store before it — the frame copies into the
+    /// peer's buffers, cross-core misses — serializing the burst.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void StoreUnlessEqual(byte* destination, ulong first8, uint last4)
+    {
+        if (Unsafe.ReadUnaligned<ulong>(destination) != first8) Unsafe.WriteUnaligned(destination, first8);
+        if (Unsafe.ReadUnaligned<uint>(destination + 8) != last4) Unsafe.WriteUnaligned(destination + 8, last4);
+    }
+
+    /// <summary>Bytes 8-11 of a header with only num_buffers set (csum_offset = 0, num_buffers, little-endian).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Last4WithNumBuffers(ushort numBuffers) => (uint)numBuffers << 16;
 }

@@ -67,7 +67,7 @@ public sealed unsafe class TxQueue<TRing> : VirtioNetTxQueue where TRing : struc
             if (inPlace)
             {
                 byte* h = p.Prepend(HeaderSize);
-                *(VirtioNetHeader*)h = default;
+                VirtioNetHeader.StoreUnlessEqual(h, 0, 0);
                 chain[k++] = VirtqBuffer.Readable(UseIova ? p.DataIova : (ulong)h, (uint)p.DataLength);
             }
             else

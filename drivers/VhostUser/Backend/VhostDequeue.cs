@@ -33,6 +33,11 @@ internal static unsafe class VhostDequeue
         }
         VirtqSegment* segBuf = stackalloc VirtqSegment[MaxSegments];
         var segs = new Span<VirtqSegment>(segBuf, MaxSegments);
+        ushort* usedIds = stackalloc ushort[UsedBatch.Capacity];
+        uint* usedLengths = stackalloc uint[UsedBatch.Capacity];
+        var used = new UsedBatch(usedIds, usedLengths);
+        var copyEntries = stackalloc DeferredCopies.Entry[DeferredCopies.Capacity];
+        var copies = new DeferredCopies(copyEntries);
         uint hdrSize = (uint)rt.NetHeaderSize;
         uint dataRoom = (uint)pool.DataRoom;
         int n = 0;
@@ -46,9 +51,9 @@ internal static unsafe class VhostDequeue
             if (r == VirtqPop.Dropped) { counters.Errors++; continue; }
             var chainSegs = segs[..chain.Segments];
             // §5.1.6.2: every frame starts with the header; a chain shorter than it carries nothing.
-            if (chain.ReadableBytes < hdrSize) { q.PushUsed(chain.Id, 0); counters.Errors++; continue; }
+            if (chain.ReadableBytes < hdrSize) { used.Add(q, chain.Id, 0); counters.Errors++; continue; }
             uint len = chain.ReadableBytes - hdrSize;
-            if (len > dataRoom) { q.PushUsed(chain.Id, 0); rt.DroppedOversize++; counters.Errors++; continue; }
+            if (len > dataRoom) { used.Add(q, chain.Id, 0); rt.DroppedOversize++; counters.Errors++; continue; }
 
             VirtioNetHeader hdr;
             var p = pkts[n++];
@@ -59,7 +64,7 @@ internal static unsafe class VhostDequeue
             if (hdrSize == VirtioNetHeader.Size && first.Length >= hdrSize + len)
             {
                 hdr = Unsafe.ReadUnaligned<VirtioNetHeader>(first.Data);
-                Buffer.MemoryCopy(first.Data + hdrSize, p.Data, len, len);
+                copies.Add(p.Data, first.Data + hdrSize, len);
             }
             else
             {
@@ -70,9 +75,12 @@ internal static unsafe class VhostDequeue
             p.SetLength((int)len);
             p.Port = portId;
             ApplyHeader(p, in hdr);
-            q.PushUsed(chain.Id, 0);
+            used.Add(q, chain.Id, 0);
             bytes += len;
         }
+        // Every frame is read out of its buffer before the buffer goes back to the driver.
+        copies.Flush();
+        used.Flush(q);
         if (returned) rt.Complete();
         if (n < want) PacketPool.FreeBulk(pkts[n..want]);
         counters.Packets += (ulong)n;

@@ -43,6 +43,12 @@ internal static unsafe class VhostEnqueue
         VirtqSegment* segBuf = stackalloc VirtqSegment[MaxSegments];
         ushort* ids = stackalloc ushort[MaxChains];
         uint* room = stackalloc uint[MaxChains];
+        ushort* usedIds = stackalloc ushort[UsedBatch.Capacity];
+        uint* usedLengths = stackalloc uint[UsedBatch.Capacity];
+        var used = new UsedBatch(usedIds, usedLengths);
+        var copyEntries = stackalloc DeferredCopies.Entry[DeferredCopies.Capacity];
+        var copies = new DeferredCopies(copyEntries);
+        bool logging = rt.Log is not null;
         uint hdrSize = (uint)rt.NetHeaderSize;
         int accepted = 0;
         bool returned = false;
@@ -81,36 +87,40 @@ internal static unsafe class VhostEnqueue
                 continue;
             }
 
-            VirtioNetHeader hdr = default;
-            hdr.NumBuffers = (ushort)chains;
             if (hdrSize == VirtioNetHeader.Size && segBuf[0].Writable && segBuf[0].Length >= need && p.SegmentCount == 1)
             {
                 // The common case: one single-segment frame into the first writable buffer — the
-                // header as one 12-byte store and one frame copy, without the cursor's walk.
-                Unsafe.WriteUnaligned(segBuf[0].Data, hdr);
-                Buffer.MemoryCopy(p.Data, segBuf[0].Data + hdrSize, segBuf[0].Length - hdrSize, (uint)p.DataLength);
+                // header (all zero but num_buffers, §5.1.6.4) and one frame copy, without the cursor's walk.
+                VirtioNetHeader.StoreUnlessEqual(segBuf[0].Data, 0, VirtioNetHeader.Last4WithNumBuffers((ushort)chains));
+                if (logging) Buffer.MemoryCopy(p.Data, segBuf[0].Data + hdrSize, segBuf[0].Length - hdrSize, (uint)p.DataLength);
+                else copies.Add(segBuf[0].Data + hdrSize, p.Data, (uint)p.DataLength);
             }
             else
             {
+                VirtioNetHeader hdr = default;
+                hdr.NumBuffers = (ushort)chains;
                 var cursor = new WritableCursor(new ReadOnlySpan<VirtqSegment>(segBuf, segCount));
                 cursor.Write((byte*)&hdr, hdrSize);
                 for (var seg = p; !seg.IsNull; seg = seg.Next) cursor.Write(seg.Data, (uint)seg.DataLength);
             }
 
-            if (rt.Log is not null) LogFrame(rt, new ReadOnlySpan<VirtqSegment>(segBuf, segCount), need);
+            if (logging) LogFrame(rt, new ReadOnlySpan<VirtqSegment>(segBuf, segCount), need);
 
             // Chains were filled in order: each holds its writable bytes until the frame runs out (§5.1.6.4).
             uint left = need;
             for (int c = 0; c < chains; c++)
             {
-                uint used = Math.Min(room[c], left);
-                q.PushUsed(ids[c], used);
-                left -= used;
+                uint n = Math.Min(room[c], left);
+                used.Add(q, ids[c], n);
+                left -= n;
             }
             returned = true;
             bytes += (uint)p.PacketLength;
             counters.Packets++;
         }
+        // Frames before the used entries that cover them: the driver reads a frame once its entry is published.
+        copies.Flush();
+        used.Flush(q);
         if (returned) rt.Complete();
         counters.Bytes += bytes;
         // Copied (or dropped as oversize): the packets are ours to free.
