@@ -170,6 +170,19 @@ public sealed unsafe class SplitVirtqueueDriver
         }
 
         int n = 0;
+        if (_inOrder && _batchTaken == 0)
+        {
+            // §2.7.9: in order, used->idx alone says how many of the oldest chains are done. A
+            // device-readable chain (tx) has nothing to learn from its used element (len is only
+            // for writable buffers), so it is reclaimed without reading the ring (DPDK's
+            // virtio_xmit_cleanup_inorder): no load of a line the device is writing.
+            while (pending > 0 && n < done.Length && _writableBytes[_inOrderOldest] == 0)
+            {
+                done[n++] = Reclaim(_inOrderOldest, 0);
+                _lastUsed++;
+                pending--;
+            }
+        }
         while (pending > 0 && n < done.Length)
         {
             VirtqUsedElement* slot = _ring.UsedRing + (_lastUsed & _mask);
