@@ -88,10 +88,14 @@ public sealed unsafe class SplitVirtqueueDriver
             bool last = i == chain.Length - 1;
             if (!last) flags |= VirtqDescriptor.FlagNext;
             VirtqDescriptor* p = _ring.Desc + d;
+            ushort next = last ? (ushort)0 : _next[d];
+            // Fields that already hold their value are not stored again (DPDK does the same for
+            // avail->ring): in order, a slot comes back with the same len, flags and next, and
+            // fewer stores wait behind the missing ones in the store buffer.
             p->Addr = b.Iova;
-            p->Len = b.Length;
-            p->Flags = flags;
-            p->Next = last ? (ushort)0 : _next[d];
+            if (p->Len != b.Length) p->Len = b.Length;
+            if (p->Flags != flags) p->Flags = flags;
+            if (p->Next != next) p->Next = next;
             d = _next[d];
         }
         _freeHead = d;
@@ -99,7 +103,10 @@ public sealed unsafe class SplitVirtqueueDriver
         _chainLength[head] = (ushort)chain.Length;
         _writableBytes[head] = (uint)writable;
         _cookie[head] = cookie;
-        _ring.AvailRing[_availIdx & _mask] = head;
+        // In order, the entry already holds this head from the last lap: leaving it alone keeps the
+        // line clean in the device's cache, so its read does not fetch the line from ours.
+        ref ushort entry = ref _ring.AvailRing[_availIdx & _mask];
+        if (entry != head) entry = head;
         _availIdx++;
         _outstanding++;
         return true;
