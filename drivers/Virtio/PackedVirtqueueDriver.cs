@@ -118,8 +118,10 @@ public sealed unsafe partial class PackedVirtqueueDriver
             if (i != chain.Length - 1) flags |= PackedDescriptor.FlagNext;
             PackedDescriptor* d = _ring.Desc + _nextAvail;
             d->Addr = b.Iova;
-            d->Len = b.Length;
-            d->Id = id; // §2.8.6 needs it in the last descriptor; every descriptor carries it
+            // Stored only when they change (in order, a slot comes back with the same len and id):
+            // fewer stores queue behind the missing ones in the store buffer.
+            if (d->Len != b.Length) d->Len = b.Length;
+            if (d->Id != id) d->Id = id; // §2.8.6 needs it in the last descriptor; every descriptor carries it
             if (i == 0) headFlags = flags;
             else d->Flags = flags;
             StepAvail();
