@@ -117,4 +117,45 @@ public unsafe class SplitDriverHostileDeviceTests
         Assert.Equal(8, driver.FreeDescriptors);
         Assert.Equal(0ul, driver.Errors.Total);
     }
+
+    [Fact]
+    public void In_order_device_readable_chains_are_reclaimed_from_used_idx_without_reading_the_elements()
+    {
+        // §2.7.9: in order, used->idx says how many of the oldest chains are done; a tx chain has no
+        // length to learn, so whatever the elements hold (here: ids no chain has) is not read.
+        using var f = new SplitRingFixture(8);
+        var driver = new SplitVirtqueueDriver(f.Ring, inOrder: true);
+        for (int i = 0; i < 3; i++)
+            Assert.True(driver.TryAdd([VirtqBuffer.Readable(SplitRingFixture.Iova(100 * i), 60)], 20 + i, out _));
+        Assert.True(driver.TryAdd([VirtqBuffer.Writable(SplitRingFixture.Iova(400), 100)], 30, out _));
+        driver.Publish();
+        for (int i = 0; i < 3; i++) f.Ring.UsedRing[i] = new VirtqUsedElement { Id = 999, Len = 12345 };
+        *f.Ring.UsedIdx = 3;
+        Span<VirtqCompletion> done = stackalloc VirtqCompletion[8];
+        Assert.Equal(3, driver.PollUsed(done));
+        Assert.Equal([(nint)20, 21, 22], done[..3].ToArray().Select(c => c.Cookie));
+        Assert.All(done[..3].ToArray(), c => Assert.Equal(0u, c.Length));
+        Assert.Equal(0ul, driver.Errors.Total);
+        // A device-writable chain still needs its element: its length is read, and checked.
+        f.Ring.UsedRing[3] = new VirtqUsedElement { Id = 3, Len = 70 };
+        *f.Ring.UsedIdx = 4;
+        Assert.Equal(1, driver.PollUsed(done));
+        Assert.Equal(((nint)30, 70u), (done[0].Cookie, done[0].Length));
+        Assert.Equal(0, driver.Outstanding);
+        Assert.Equal(8, driver.FreeDescriptors);
+    }
+
+    [Fact]
+    public void In_order_used_idx_beyond_the_outstanding_chains_is_still_refused()
+    {
+        using var f = new SplitRingFixture(8);
+        var driver = new SplitVirtqueueDriver(f.Ring, inOrder: true);
+        Assert.True(driver.TryAdd([VirtqBuffer.Readable(SplitRingFixture.Iova(0), 60)], 20, out _));
+        driver.Publish();
+        *f.Ring.UsedIdx = 2; // one chain in the ring, two claimed
+        Span<VirtqCompletion> done = stackalloc VirtqCompletion[8];
+        Assert.Equal(0, driver.PollUsed(done));
+        Assert.Equal(1ul, driver.Errors.UsedIndexJump);
+        Assert.Equal(1, driver.Outstanding);
+    }
 }
