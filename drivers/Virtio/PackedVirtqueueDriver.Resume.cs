@@ -7,7 +7,7 @@ public sealed unsafe partial class PackedVirtqueueDriver
 {
     // The polling position as one value another thread can read whole:
     // bits 0–14 _nextUsed, bit 15 _usedWrap, bits 16–31 _oldestId, bits 32–63 _batchSkip.
-    long _usedCursor = 1L << 15;
+    long _usedCursor;
 
     void PublishUsedCursor()
         => Volatile.Write(ref _usedCursor, (long)((uint)_nextUsed | (_usedWrap ? 1u << 15 : 0) | (uint)_oldestId << 16 | (ulong)(uint)_batchSkip << 32));

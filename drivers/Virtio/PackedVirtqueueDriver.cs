@@ -32,12 +32,12 @@ public sealed unsafe partial class PackedVirtqueueDriver
     int _outstanding;          // buffers made available and not yet used
     int _inRing;               // slots between _nextUsed and _nextAvail
     int _nextAvail;            // next slot to write (§2.8.21.1)
-    bool _availWrap = true;    // Driver Ring Wrap Counter, starts at 1 (§2.8.1)
+    bool _availWrap;           // Driver Ring Wrap Counter, starts at 1 (§2.8.1)
     int _nextUsed;             // next slot to poll for a used descriptor (§2.8.22)
-    bool _usedWrap = true;     // wrap counter of the lap _nextUsed is in
+    bool _usedWrap;            // wrap counter of the lap _nextUsed is in
     int _addedSinceKick;       // slots made available since the last NeedsNotify
     // The first head written since the last Publish: its flags are stored last (§2.8.21.1).
-    int _pendingHead = -1;
+    int _pendingHead;
     ushort _pendingHeadFlags;
     PackedDriverErrors _errors;
 
@@ -51,17 +51,12 @@ public sealed unsafe partial class PackedVirtqueueDriver
         _writableBytes = new uint[_size];
         _cookie = new nint[_size];
         _freeIds = new ushort[_size];
-        for (int i = 0; i < _size; i++) _freeIds[i] = (ushort)(_size - 1 - i); // pop 0 first
-        _freeIdCount = _size;
-        // §2.8.13: the descriptor ring is zero-initialized; both event areas start as ENABLE.
-        new Span<byte>(ring.Desc, PackedDescriptor.Size * _size).Clear();
-        *(uint*)ring.DriverEvent = 0;
-        *(uint*)ring.DeviceEvent = 0;
+        Reset();
     }
 
     /// <summary>
-    /// Back to the state of a new ring (§2.8.13: descriptors zeroed, both wrap counters 1, every id
-    /// free); the caller has taken back whatever the ids held. Error counters are kept. For a
+    /// The state of a new ring (§2.8.13: descriptors zeroed, both wrap counters 1, every id free); the
+    /// constructor starts here too. The caller has taken back whatever the ids held. Error counters are kept. For a
     /// front-end whose back-end restarted: a packed ring used out of order cannot be resumed exactly
     /// (used descriptors overwrite the slots of buffers still in flight), so it starts again, as DPDK's
     /// virtio-user does.
@@ -71,7 +66,7 @@ public sealed unsafe partial class PackedVirtqueueDriver
         Array.Clear(_chainLength);
         Array.Clear(_writableBytes);
         Array.Clear(_cookie);
-        for (int i = 0; i < _size; i++) _freeIds[i] = (ushort)(_size - 1 - i);
+        for (int i = 0; i < _size; i++) _freeIds[i] = (ushort)(_size - 1 - i); // pop 0 first
         _freeIdCount = _size;
         _oldestId = 0;
         _batchSkip = 0;
@@ -83,6 +78,7 @@ public sealed unsafe partial class PackedVirtqueueDriver
         _usedWrap = true;
         _addedSinceKick = 0;
         _pendingHead = -1;
+        // §2.8.13: the descriptor ring is zero-initialized; both event areas start as ENABLE.
         new Span<byte>(_ring.Desc, PackedDescriptor.Size * _size).Clear();
         *(uint*)_ring.DriverEvent = 0;
         *(uint*)_ring.DeviceEvent = 0;

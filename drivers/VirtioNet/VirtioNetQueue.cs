@@ -66,12 +66,17 @@ public abstract unsafe class VirtioNetQueue : IDisposable
     protected bool ReadyForBurst()
     {
         if (Volatile.Read(ref _resetState) == 0) return true;
-        if (Interlocked.CompareExchange(ref _resetState, 2, 1) == 1)
-        {
-            ResetRing();
-            Volatile.Write(ref _resetState, 0);
-        }
+        TryTakeReset();
         return false;
+    }
+
+    /// <summary>Does an asked-for reset if no other thread has taken it; whoever wins the exchange does it.</summary>
+    bool TryTakeReset()
+    {
+        if (Interlocked.CompareExchange(ref _resetState, 2, 1) != 1) return false;
+        ResetRing();
+        Volatile.Write(ref _resetState, 0);
+        return true;
     }
 
     /// <summary>Frees what the ring holds and starts it again as new (on whichever thread owns the reset).</summary>
@@ -88,12 +93,7 @@ public abstract unsafe class VirtioNetQueue : IDisposable
         long deadline = Environment.TickCount64 + (long)takeOverAfter.TotalMilliseconds;
         while (Volatile.Read(ref _resetState) != 0)
         {
-            if (Environment.TickCount64 > deadline && Interlocked.CompareExchange(ref _resetState, 2, 1) == 1)
-            {
-                ResetRing();
-                Volatile.Write(ref _resetState, 0);
-                return;
-            }
+            if (Environment.TickCount64 > deadline && TryTakeReset()) return;
             Thread.Sleep(1);
         }
     }

@@ -18,6 +18,15 @@ public unsafe class SplitDriverHostileDeviceTests
         return d;
     }
 
+    /// <summary>An in-order driver with one-buffer chains made available, each with its cookie.</summary>
+    static SplitVirtqueueDriver InOrderDriver(SplitRingFixture f, IEnumerable<(VirtqBuffer Buffer, nint Cookie)> chains)
+    {
+        var d = new SplitVirtqueueDriver(f.Ring, inOrder: true);
+        foreach (var (buffer, cookie) in chains) Assert.True(d.TryAdd([buffer], cookie, out _));
+        d.Publish();
+        return d;
+    }
+
     [Fact]
     public void Used_id_out_of_range()
     {
@@ -97,10 +106,7 @@ public unsafe class SplitDriverHostileDeviceTests
         // §2.7.9: one used element names the last of five chains and used->idx moves by five. Polled
         // two at a time, the batch comes out 2 + 2 + 1; the skipped chains count their writable bytes.
         using var f = new SplitRingFixture(8);
-        var driver = new SplitVirtqueueDriver(f.Ring, inOrder: true);
-        for (int i = 0; i < 5; i++)
-            Assert.True(driver.TryAdd([VirtqBuffer.Writable(SplitRingFixture.Iova(100 * i), 100)], 10 + i, out _));
-        driver.Publish();
+        var driver = InOrderDriver(f, Enumerable.Range(0, 5).Select(i => (VirtqBuffer.Writable(SplitRingFixture.Iova(100 * i), 100), (nint)(10 + i))));
         f.Ring.UsedRing[0] = new VirtqUsedElement { Id = 4, Len = 60 };
         *f.Ring.UsedIdx = 5;
         Span<VirtqCompletion> done = stackalloc VirtqCompletion[2];
@@ -124,11 +130,11 @@ public unsafe class SplitDriverHostileDeviceTests
         // §2.7.9: in order, used->idx says how many of the oldest chains are done; a tx chain has no
         // length to learn, so whatever the elements hold (here: ids no chain has) is not read.
         using var f = new SplitRingFixture(8);
-        var driver = new SplitVirtqueueDriver(f.Ring, inOrder: true);
-        for (int i = 0; i < 3; i++)
-            Assert.True(driver.TryAdd([VirtqBuffer.Readable(SplitRingFixture.Iova(100 * i), 60)], 20 + i, out _));
-        Assert.True(driver.TryAdd([VirtqBuffer.Writable(SplitRingFixture.Iova(400), 100)], 30, out _));
-        driver.Publish();
+        var driver = InOrderDriver(f,
+        [
+            .. Enumerable.Range(0, 3).Select(i => (VirtqBuffer.Readable(SplitRingFixture.Iova(100 * i), 60), (nint)(20 + i))),
+            (VirtqBuffer.Writable(SplitRingFixture.Iova(400), 100), 30),
+        ]);
         for (int i = 0; i < 3; i++) f.Ring.UsedRing[i] = new VirtqUsedElement { Id = 999, Len = 12345 };
         *f.Ring.UsedIdx = 3;
         Span<VirtqCompletion> done = stackalloc VirtqCompletion[8];
@@ -149,9 +155,7 @@ public unsafe class SplitDriverHostileDeviceTests
     public void In_order_used_idx_beyond_the_outstanding_chains_is_still_refused()
     {
         using var f = new SplitRingFixture(8);
-        var driver = new SplitVirtqueueDriver(f.Ring, inOrder: true);
-        Assert.True(driver.TryAdd([VirtqBuffer.Readable(SplitRingFixture.Iova(0), 60)], 20, out _));
-        driver.Publish();
+        var driver = InOrderDriver(f, [(VirtqBuffer.Readable(SplitRingFixture.Iova(0), 60), 20)]);
         *f.Ring.UsedIdx = 2; // one chain in the ring, two claimed
         Span<VirtqCompletion> done = stackalloc VirtqCompletion[8];
         Assert.Equal(0, driver.PollUsed(done));
