@@ -20,6 +20,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
     readonly int _size;
     readonly bool _eventIdx;
     readonly bool _indirect;
+    readonly bool _inOrder;
     // Per buffer id: in flight (popped, not yet returned), its device-writable bytes, the ring slots
     // its chain took, and where it was popped from (slot | wrap << 15) to check UndoPop's order.
     readonly bool[] _inFlight;
@@ -36,16 +37,22 @@ public sealed unsafe partial class PackedVirtqueueDevice
     // The first used descriptor written since the last PublishUsed: its flags are stored last.
     int _pendingUsed = -1;
     ushort _pendingUsedFlags;
+    // In order (§2.8.8): device-readable buffers returned in ring order since the last write, not yet
+    // written — one used descriptor, in the first one's slot with the last one's id, will cover them all.
+    int _batchSlot = -1;
+    bool _batchWrap;
+    ushort _batchId;
     PackedDeviceErrors _errors;
 
     /// <summary>
     /// <paramref name="lastAvail"/> and <paramref name="availWrap"/> are the resume point from
     /// vhost-user SET_VRING_BASE (<see cref="PackedVringBase.TryDecode"/>); a fresh ring starts at
     /// slot 0 with wrap counters 1 (§2.8.1). Nothing is in flight on resume, so the used side
-    /// starts at the same slot and lap.
+    /// starts at the same slot and lap. With <paramref name="inOrder"/> (VIRTIO_F_IN_ORDER negotiated),
+    /// device-readable buffers returned in the order they were taken share one used descriptor (§2.8.8).
     /// </summary>
     public PackedVirtqueueDevice(PackedRing ring, IGuestMemory memory, bool eventIdx = false, bool indirectDesc = false,
-        ushort lastAvail = 0, bool availWrap = true)
+        ushort lastAvail = 0, bool availWrap = true, bool inOrder = false)
     {
         if (lastAvail >= ring.Size)
             throw new ArgumentOutOfRangeException(nameof(lastAvail), lastAvail, $"packed ring resume index must be below the queue size {ring.Size}");
@@ -54,6 +61,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
         _size = ring.Size;
         _eventIdx = eventIdx;
         _indirect = indirectDesc;
+        _inOrder = inOrder;
         _inFlight = new bool[_size];
         _writableBytes = new uint[_size];
         _slots = new ushort[_size];
@@ -102,7 +110,13 @@ public sealed unsafe partial class PackedVirtqueueDevice
         if (length > _writableBytes[id]) { _errors.BadUsedReturn++; length = _writableBytes[id]; }
         _inFlight[id] = false;
         _slotsInFlight -= _slots[id];
-        WriteUsed(id, length, _slots[id]);
+        // §2.8.8: the oldest buffer taken (it starts where the next used descriptor goes) and nothing
+        // for the device to report (no writable bytes: a skipped buffer counts as wholly used) joins
+        // the batch. The driver then reads one descriptor per burst instead of one per buffer.
+        if (_inOrder && _writableBytes[id] == 0 && _popPosition[id] == PackedEventSuppression.OffWrapOf(_nextUsed, _usedWrap))
+            AddToBatch(id, _slots[id]);
+        else
+            WriteUsed(id, length, _slots[id]);
         return true;
     }
 
@@ -134,13 +148,39 @@ public sealed unsafe partial class PackedVirtqueueDevice
     /// </summary>
     void WriteUsed(ushort id, uint length, int slots)
     {
-        PackedDescriptor* d = _ring.Desc + _nextUsed;
-        ushort flags = _usedWrap ? (ushort)(PackedDescriptor.FlagAvail | PackedDescriptor.FlagUsed) : (ushort)0;
+        WriteBatch();
+        WriteDescriptor(_nextUsed, _usedWrap, id, length);
+        StepUsed(slots);
+    }
+
+    void AddToBatch(ushort id, int slots)
+    {
+        if (_batchSlot < 0) { _batchSlot = _nextUsed; _batchWrap = _usedWrap; }
+        _batchId = id;
+        StepUsed(slots);
+    }
+
+    /// <summary>§2.8.8: the batch's one used descriptor; the driver skips the slots of every buffer in it.</summary>
+    void WriteBatch()
+    {
+        if (_batchSlot < 0) return;
+        WriteDescriptor(_batchSlot, _batchWrap, _batchId, 0);
+        _batchSlot = -1;
+    }
+
+    void WriteDescriptor(int slot, bool wrap, ushort id, uint length)
+    {
+        PackedDescriptor* d = _ring.Desc + slot;
+        ushort flags = wrap ? (ushort)(PackedDescriptor.FlagAvail | PackedDescriptor.FlagUsed) : (ushort)0;
         if (length != 0) flags |= PackedDescriptor.FlagWrite;
         d->Id = id;
         d->Len = length;
-        if (_pendingUsed < 0) { _pendingUsed = _nextUsed; _pendingUsedFlags = flags; }
+        if (_pendingUsed < 0) { _pendingUsed = slot; _pendingUsedFlags = flags; }
         else d->Flags = flags; // unreachable for the driver until the pending flags are published (§2.8.2)
+    }
+
+    void StepUsed(int slots)
+    {
         _usedSinceSignal += slots;
         _nextUsed += slots;
         // §2.8.1: the device flips its counter after marking the last slot of the ring used.
@@ -154,6 +194,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
     /// </summary>
     public void PublishUsed()
     {
+        WriteBatch();
         if (_pendingUsed < 0) return;
         Volatile.Write(ref _ring.Desc[_pendingUsed].Flags, _pendingUsedFlags);
         _pendingUsed = -1;

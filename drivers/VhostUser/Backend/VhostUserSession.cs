@@ -209,7 +209,8 @@ public sealed partial class VhostUserSession : IDisposable
             EngineLog.Info("VHOST_CONFIG", $"({_config.Iface}) vring {v.Index}: {e.Message}; ring not started");
             return null;
         }
-        var queue = new PackedVirtqueueDevice(ring, DescriptorMemory, HasFeature(VirtioFeatures.EventIdx), HasFeature(VirtioFeatures.IndirectDesc), lastAvail, wrap);
+        var queue = new PackedVirtqueueDevice(ring, DescriptorMemory, HasFeature(VirtioFeatures.EventIdx), HasFeature(VirtioFeatures.IndirectDesc), lastAvail, wrap,
+            HasFeature(VirtioFeatures.InOrder));
         queue.DisableAvailNotifications();
         // Packed: used descriptors are written in the descriptor ring itself.
         return new VringRuntime(queue, v.CallFd, NetHeaderSize, Mergeable)
