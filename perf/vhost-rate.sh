@@ -4,7 +4,7 @@
 #   perf/vhost-rate.sh [--runs 3] [--window 5] [--warmup 3] [--sizes "64 1518"] [--burst 32] [--json]
 #                      [--layouts "split packed" | --split | --packed] [--dirs "to-vhost from-vhost"]
 #                      [--pairs "dpdk/ours ours/dpdk ours/ours"] [--queues "1"] [--lcores VHOST/VIRTIO]
-#                      [--min-cpu 0.9] [--dll PATH] [--plan]
+#                      [--min-cpu 0.9] [--dll PATH] [--dll-b PATH] [--plan]
 #   (./run.sh bench-vhost builds the Release engine first and passes its arguments here)
 #
 # Two processes, a vhost-user back-end (net_vhost, the socket's server) and a virtio-user front-end
@@ -28,6 +28,10 @@
 #               utx = to-vhost ours/dpdk, urx = from-vhost ours/dpdk
 #   --virtio-args ",key=val..."  appended to both virtio-user vdevs (DPDK's and ours), e.g. ",in_order=0,mrg_rxbuf=0"
 #   --dll       another build of datapath.dll, e.g. a copy from before a change
+#   --dll-b     a second build, measured in the same runs as implementation "b" (rows "Datapath-B"):
+#               --dll-b /tmp/new/datapath.dll --pairs "dpdk/ours dpdk/b" compares two builds beside the
+#               baseline, each run measuring all three back to back, so a shared machine's slow spells
+#               fall on both builds alike
 #
 # On a 2-CPU machine only --queues 1 gives clean figures: one forwarding lcore per process, each process
 # on its own CPU. --queues 2 there puts both forwarding lcores of a process on its one CPU (marked * in
@@ -47,11 +51,11 @@ cd "$(dirname "$0")/.."
 . perf/lib/vhost-procs.sh
 
 usage_error() { echo "vhost-rate: $* (--help lists the options)" >&2; exit 2; }
-runs=3 window=5 warmup=3 sizes="64 1518" burst=32 json=0 plan=0 dll=artifacts/bin/Datapath.App/Release/net10.0/datapath.dll
+runs=3 window=5 warmup=3 sizes="64 1518" burst=32 json=0 plan=0 dll=artifacts/bin/Datapath.App/Release/net10.0/datapath.dll dll_b=""
 layouts="split packed" dirs="to-vhost from-vhost" pairs="dpdk/ours ours/dpdk ours/ours" queues=1 lcores="" scenarios="" min_cpu=0 virtio_args=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --runs|--window|--warmup|--sizes|--burst|--dll|--layouts|--dirs|--pairs|--queues|--lcores|--scenarios|--min-cpu|--virtio-args)
+    --runs|--window|--warmup|--sizes|--burst|--dll|--dll-b|--layouts|--dirs|--pairs|--queues|--lcores|--scenarios|--min-cpu|--virtio-args)
       [ $# -ge 2 ] || usage_error "$1 needs a value"
       x=${1#--}; declare "${x//-/_}=$2"; shift 2 ;;     # --min-cpu 0.9 sets min_cpu=0.9
     --split|--packed) layouts=${1#--}; shift ;;
@@ -84,7 +88,8 @@ else
   for d in $dirs; do
     [[ $d =~ ^(to-vhost|from-vhost)$ ]] || usage_error "--dirs takes to-vhost and/or from-vhost, not '$d'"
     for p in $pairs; do
-      [[ $p =~ ^(dpdk|ours)/(dpdk|ours)$ ]] || usage_error "--pairs takes VIRTIO/VHOST, each dpdk or ours, not '$p'"
+      [[ $p =~ ^(dpdk|ours|b)/(dpdk|ours|b)$ ]] || usage_error "--pairs takes VIRTIO/VHOST, each dpdk, ours or b, not '$p'"
+      [[ ! $p =~ (^|/)b(/|$) || -n $dll_b ]] || usage_error "pair $p: implementation b is the build given by --dll-b"
       items+=("$d $p")
     done
     items+=("$d dpdk/dpdk")
@@ -92,7 +97,7 @@ else
 fi
 declare -A todo=()   # direction -> its pairs, the baseline first
 for d in to-vhost from-vhost; do
-  for p in dpdk/dpdk dpdk/ours ours/dpdk ours/ours; do
+  for p in dpdk/dpdk dpdk/ours dpdk/b ours/dpdk b/dpdk ours/ours b/b ours/b b/ours; do
     for x in "${items[@]}"; do [ "$x" = "$d $p" ] || continue; todo[$d]+=" $p"; break; done
   done
   [ -z "${todo[$d]:-}" ] || [[ ${todo[$d]} == " dpdk/dpdk"* ]] || todo[$d]=" dpdk/dpdk${todo[$d]}"
@@ -130,6 +135,7 @@ if [ "$plan" = 0 ]; then
   for c in ${vhost_cpus:-} ${virtio_cpus:-}; do [ -d "/sys/devices/system/cpu/cpu$c" ] || usage_error "--lcores: there is no CPU $c here"; done
   for c in ${vhost_cpus:-}; do [[ " ${virtio_cpus:-} " != *" $c "* ]] || echo "vhost-rate: CPU $c carries both processes: the figures measure contention" >&2; done
   [ -f "$dll" ] || dotnet build Datapath.sln -c Release -v q -nologo >/dev/null
+  [ -z "$dll_b" ] || [ -f "$dll_b" ] || usage_error "--dll-b: no file $dll_b"
 fi
 
 work=$(mktemp -d /tmp/vhost-rate.XXXXXX)
@@ -148,8 +154,9 @@ progress() { # one line on stderr, rewritten in place on a terminal
   progress_shown=1
   if [ -t 2 ]; then printf '\r\033[K%s' "$*" >&2; else printf '%s\n' "$*" >&2; fi
 }
+impl_name() { case $1 in dpdk) echo DPDK ;; ours) echo Datapath ;; b) echo Datapath-B ;; esac; }
 label() { # direction pair: "DPDK virtio-user -> Datapath vhost", sender first
-  local u=${2%/*} v=${2#*/}; u=${u/ours/Datapath} v=${v/ours/Datapath} u=${u/dpdk/DPDK} v=${v/dpdk/DPDK}
+  local u v; u=$(impl_name "${2%/*}") v=$(impl_name "${2#*/}")
   if [ "$1" = to-vhost ]; then echo "$u virtio-user -> $v vhost"; else echo "$v vhost -> $u virtio-user"; fi
 }
 
@@ -167,14 +174,11 @@ measure() { # queues direction layout size pair
   uargs+=$virtio_args
   cpus_for "$q"; vl=$(lcore_map "$q" "$VH_CPUS") ul=$(lcore_map "$q" "$VU_CPUS")
   [ "$plan" = 1 ] && echo "queues $q, $dir, $layout, $size B, $(label "$dir" "$pair"):"
-  local vstart=testpmd ustart=testpmd
-  [ "$vimpl" = dpdk ] || vstart=datapath
-  [ "$uimpl" = dpdk ] || ustart=datapath
-  $vstart vhost "$vl" "$q" "net_vhost0,iface=$sock,queues=$q" --forward-mode="$vmode" --txpkts="$size" --auto-start
-  [ "$plan" = 0 ] || { $ustart virtio "$ul" "$q" "net_virtio_user0,path=$sock,queues=$q$uargs" --forward-mode="$umode" --txpkts="$size" --auto-start; MPPS=0; return; }
+  start_impl "$vimpl" vhost "$vl" "$q" "net_vhost0,iface=$sock,queues=$q" --forward-mode="$vmode" --txpkts="$size" --auto-start
+  [ "$plan" = 0 ] || { start_impl "$uimpl" virtio "$ul" "$q" "net_virtio_user0,path=$sock,queues=$q$uargs" --forward-mode="$umode" --txpkts="$size" --auto-start; MPPS=0; return; }
   wait_for vhost 60 "a prompt" has_prompt vhost "testpmd> "
   wait_for vhost 30 "the socket $sock" test -S "$sock"
-  $ustart virtio "$ul" "$q" "net_virtio_user0,path=$sock,queues=$q$uargs" --forward-mode="$umode" --txpkts="$size" --auto-start
+  start_impl "$uimpl" virtio "$ul" "$q" "net_virtio_user0,path=$sock,queues=$q$uargs" --forward-mode="$umode" --txpkts="$size" --auto-start
   wait_for virtio 60 "a prompt" has_prompt virtio "testpmd> "
   # traffic at the receiver, the layout check, then the warm-up (JIT tiering, caches), then the window
   local i t0 n0 got

@@ -87,17 +87,26 @@ testpmd() { # name lcores queues vdev app-args...
     -- -i --nb-cores="$q" --rxq="$q" --txq="$q" --burst="$burst" "$@"
 }
 
-datapath() { # name lcores queues vdev app-args...
+datapath() { # name lcores queues vdev app-args... (the build: $DLL_USE, else $dll)
   local n=$1 lcores=$2 q=$3 vdev=$4; shift 4
-  start_proc "$n" dotnet "$dll" --lcores "$lcores" --no-huge --file-prefix "$tag-$n" --vdev "$vdev" \
+  start_proc "$n" dotnet "${DLL_USE:-$dll}" --lcores "$lcores" --no-huge --file-prefix "$tag-$n" --vdev "$vdev" \
     -- -i --nb-cores="$q" --rxq="$q" --txq="$q" --burst="$burst" "$@"
+}
+
+start_impl() { # impl (dpdk|ours|b) name lcores queues vdev app-args...
+  local impl=$1; shift
+  case $impl in
+    dpdk) testpmd "$@" ;;
+    ours) DLL_USE=$dll datapath "$@" ;;
+    b) DLL_USE=$dll_b datapath "$@" ;;
+  esac
 }
 
 # The ring layout the pair agreed on, from the vhost's log: ours says "vring 0 running: ... packed",
 # DPDK's logs "negotiated Virtio features: 0x..." (VIRTIO_F_RING_PACKED is bit 34, virtio 1.2 §6).
-negotiated_layout() { # vhost-impl dpdk|ours
+negotiated_layout() { # vhost-impl dpdk|ours|b
   local f
-  if [ "$1" = ours ]; then
+  if [ "$1" != dpdk ]; then
     grep -q 'vring 0 running:.*packed' "${LOG[vhost]}" && echo packed || echo split
   else
     f=$(grep -o 'negotiated Virtio features: 0x[0-9a-f]*' "${LOG[vhost]}" | tail -1 | awk '{ print $4 }')

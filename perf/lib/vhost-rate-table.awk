@@ -1,6 +1,6 @@
 # The vhost-rate table (or --json) from its results file, one measurement a line:
 #   queues direction layout frame-bytes pair run mpps forwarding-cpus lcores-vhost lcores-virtio cpu-share-vhost cpu-share-virtio
-# pair = virtio-user impl/vhost impl, each dpdk|ours; direction = to-vhost|from-vhost.
+# pair = virtio-user impl/vhost impl, each dpdk|ours|b (b: the --dll-b build); direction = to-vhost|from-vhost.
 # Set with -v: json (0|1), runs, window, warmup, burst, lb, la (load averages), cpus, model.
 # Each row is the median of its runs with the spread (min-max); its ratio is to the DPDK/DPDK row of the
 # same queues, direction, layout and frame size. ns/pkt = 1e3 / Mpps; ns/pkt/core = that times the CPUs
@@ -24,7 +24,8 @@ function sort(s, a,   k, i, j, t) {
 function median(s,   a, k) { k = sort(s, a); return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
 function lo(s,   a) { sort(s, a); return a[1] }
 function hi(s,   a, k) { k = sort(s, a); return a[k] }
-function impl(x) { return x == "ours" ? "Datapath" : "DPDK" }
+function impl(x) { return x == "ours" ? "Datapath" : x == "b" ? "Datapath-B" : "DPDK" }
+function jimpl(x) { return x == "ours" ? "datapath" : x == "b" ? "datapath-b" : "dpdk" }
 function name(dir, pair,   p) {
   split(pair, p, "/")
   return dir == "to-vhost" ? impl(p[1]) " virtio-user -> " impl(p[2]) " vhost" : impl(p[2]) " vhost -> " impl(p[1]) " virtio-user"
@@ -33,7 +34,7 @@ function jlist(s,   a, k, i, r) { k = split(s, a, " "); r = ""; for (i = 1; i <=
 function over(q) { return q + 0 > cores[q] + 0 }
 
 END {
-  npairs = split("dpdk/dpdk dpdk/ours ours/dpdk ours/ours", pairs, " ")
+  npairs = split("dpdk/dpdk dpdk/ours dpdk/b ours/dpdk b/dpdk ours/ours b/b ours/b b/ours", pairs, " ")
   gsub(/["\\]/, "", model)
   if (json) {
     printf "{\"runs\":%d,\"window_s\":%s,\"warmup_s\":%s,\"burst\":%d,\"cpus\":%d,\"cpu\":\"%s\",\"load_before\":\"%s\",\"load_after\":\"%s\",\"rows\":[",
@@ -47,7 +48,7 @@ END {
         if (s == "") continue
         med = median(s); split(pairs[m], p, "/")
         printf "%s{\"scenario\":\"%s\",\"direction\":\"%s\",\"virtio_user\":\"%s\",\"vhost\":\"%s\",\"baseline\":%s,\"layout\":\"%s\",\"queues\":%d,\"frame_bytes\":%d,",
-          (r++ ? "," : ""), name(g[2], pairs[m]), g[2], (p[1] == "ours" ? "datapath" : "dpdk"), (p[2] == "ours" ? "datapath" : "dpdk"),
+          (r++ ? "," : ""), name(g[2], pairs[m]), g[2], jimpl(p[1]), jimpl(p[2]),
           (pairs[m] == "dpdk/dpdk" ? "true" : "false"), g[3], g[1], g[4]
         printf "\"mpps_median\":%.4f,\"mpps_min\":%.4f,\"mpps_max\":%.4f,\"mpps_runs\":%s,\"gbps_median\":%.3f,",
           med, lo(s), hi(s), jlist(s), med * g[4] * 8 / 1000
@@ -69,7 +70,7 @@ END {
     printf "# queues %d: vhost --lcores %s, virtio-user --lcores %s (lcore 0: console only)%s\n", q, lv[q], lu[q],
       (over(q) ? sprintf(" *: %d forwarding lcores on %d CPU(s) per process", q, cores[q]) : "")
   }
-  printf "%-40s %-6s %5s %3s %21s %7s %7s %11s %7s %9s\n", "sender -> receiver", "layout", "frame", "q", "Mpps median (min-max)", "Gbit/s", "ns/pkt", "ns/pkt/core", "vs DPDK", "cpu v/u"
+  printf "%-44s %-6s %5s %3s %21s %7s %7s %11s %7s %9s\n", "sender -> receiver", "layout", "frame", "q", "Mpps median (min-max)", "Gbit/s", "ns/pkt", "ns/pkt/core", "vs DPDK", "cpu v/u"
   for (i = 1; i <= n; i++) {
     split(order[i], g, " ")
     if (i > 1) print ""
@@ -78,7 +79,7 @@ END {
       s = v[order[i], pairs[m]]
       if (s == "") continue
       med = median(s)
-      printf "%-40s %-6s %4dB %2d%s %7.3f (%5.3f-%5.3f) %7.2f %7s %11s %7s %4.2f/%4.2f\n", name(g[2], pairs[m]), g[3], g[4], g[1], (over(g[1]) ? "*" : " "),
+      printf "%-44s %-6s %4dB %2d%s %7.3f (%5.3f-%5.3f) %7.2f %7s %11s %7s %4.2f/%4.2f\n", name(g[2], pairs[m]), g[3], g[4], g[1], (over(g[1]) ? "*" : " "),
         med, lo(s), hi(s), med * g[4] * 8 / 1000,
         (med > 0 ? sprintf("%.1f", 1e3 / med) : "-"), (med > 0 ? sprintf("%.1f", 1e3 * cores[g[1]] / med) : "-"),
         (pairs[m] == "dpdk/dpdk" ? "1.00" : dm > 0 ? sprintf("%.2f", med / dm) : "-"), lo(shv[order[i], pairs[m]]), lo(shu[order[i], pairs[m]])
