@@ -10,7 +10,7 @@ namespace Datapath.Drivers.VirtioNet;
 /// descriptor per segment, the 12-byte virtio-net header prepended in the first segment's headroom
 /// (or, for a shared or headroom-less packet, a separate descriptor pointing at a constant zero
 /// header: we offload nothing, so every header is zeros). Used chains are reclaimed at the start of
-/// each burst and their packets freed in bulk. One kick at most per burst, and none when the backend
+/// each burst (packed rings: of a burst that might not fit), and their packets freed in bulk. One kick at most per burst, and none when the backend
 /// suppressed notifications (§2.7.10, §2.8.10). Single lcore; no allocation, lock or exception per packet.
 /// </summary>
 public sealed unsafe class TxQueue<TRing> : VirtioNetTxQueue where TRing : struct, IDriverRing
@@ -43,7 +43,9 @@ public sealed unsafe class TxQueue<TRing> : VirtioNetTxQueue where TRing : struc
     public override int Transmit(ReadOnlySpan<Packet> pkts, ref QueueCounters c)
     {
         if (!ReadyForBurst()) return 0;
-        Reclaim();
+        // Packed rings reclaim only when the burst might not fit (IDriverRing.ReclaimWhenFull): no
+        // packet takes more than MaxSegments + 1 slots, so below that reserve the ring is never stuck.
+        if (!_driver.ReclaimWhenFull || _driver.FreeDescriptors < 2 * pkts.Length + MaxSegments + 1) Reclaim();
         Span<VirtqBuffer> chain = stackalloc VirtqBuffer[MaxSegments + 1];
         int accepted = 0;
         int queued = 0;
