@@ -6,14 +6,12 @@ namespace Datapath.Benchmarks;
 /// <summary>
 /// `./run.sh bench-micro [--filter *Ring*]`: every BenchmarkDotNet suite in this assembly.
 /// `ringperf`: our rings measured like DPDK's ring_perf_autotest (perf/ring-vs-dpdk.sh).
-/// `vhostcost`: net_vhost's device-side cost per packet on one thread, no peer (perf/Vhost/VhostCost.cs).
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "ringperf") return RingPerf.Run(args[1..]);
-        if (args.Length > 0 && args[0] == "vhostcost") return Vhost.VhostCost.Run(args[1..]);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }
