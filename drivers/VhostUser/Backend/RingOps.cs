@@ -10,10 +10,21 @@ namespace Datapath.Drivers.VhostUser.Backend;
 /// </summary>
 internal interface IRingOps
 {
-    /// <summary>Buffers available now, counting no further than <paramref name="limit"/>: packed rings
-    /// read one flags word per slot, so a burst must not look past what it can take.</summary>
+    /// <summary>Whether the driver has made a buffer available that we have not taken: one read of the ring.</summary>
+    bool HasAvailable();
+    /// <summary>
+    /// How many packets a dequeue burst should get ready, at most <paramref name="limit"/>. Split: the
+    /// buffers available (avail->idx is one read). Packed: all of <paramref name="limit"/> when the next
+    /// slot is available — counting a packed ring reads the flags of every slot, lines the driver is
+    /// writing, and the pops read each of them again (DPDK's vhost allocates the whole burst, too).
+    /// </summary>
+    int BurstSize(int limit);
+    /// <summary>Buffers available now, counting no further than <paramref name="limit"/> (packed: a flags read per slot).</summary>
     int CountAvailable(int limit);
     VirtqPop TryPop(Span<VirtqSegment> segments, out VirtqChain chain);
+    /// <summary>Takes <see cref="PackedVirtqueueDevice.BatchSize"/> one-descriptor buffers at once, or nothing
+    /// (false): a fast path in front of <see cref="TryPop"/>, never instead of it.</summary>
+    bool TryPopBatch(Span<VirtqSegment> segments, Span<VirtqChain> chains);
     bool PushUsed(ushort id, uint length);
     void UndoPop(ushort id);
 }
@@ -21,9 +32,16 @@ internal interface IRingOps
 internal readonly struct SplitOps(SplitVirtqueueDevice queue) : IRingOps
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool HasAvailable() => queue.AvailableCount > 0;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int BurstSize(int limit) => CountAvailable(limit);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int CountAvailable(int limit) => Math.Min(queue.AvailableCount, limit);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public VirtqPop TryPop(Span<VirtqSegment> segments, out VirtqChain chain) => queue.TryPop(segments, out chain);
+    // A split ring's buffers are not in ring order (avail->ring names them), so there is no line to take at once.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPopBatch(Span<VirtqSegment> segments, Span<VirtqChain> chains) => false;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool PushUsed(ushort id, uint length) => queue.PushUsed(id, length);
     public void UndoPop(ushort id) => queue.UndoPop(id);
@@ -32,9 +50,14 @@ internal readonly struct SplitOps(SplitVirtqueueDevice queue) : IRingOps
 internal readonly struct PackedOps(PackedVirtqueueDevice queue) : IRingOps
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool HasAvailable() => queue.CountAvailable(1) > 0;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int BurstSize(int limit) => HasAvailable() ? limit : 0;
     public int CountAvailable(int limit) => queue.CountAvailable(limit);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public VirtqPop TryPop(Span<VirtqSegment> segments, out VirtqChain chain) => queue.TryPop(segments, out chain);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPopBatch(Span<VirtqSegment> segments, Span<VirtqChain> chains) => queue.TryPopBatch(segments, chains);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool PushUsed(ushort id, uint length) => queue.PushUsed(id, length);
     public void UndoPop(ushort id) => queue.UndoPop(id);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using Datapath.Drivers.Virtio;
 using Datapath.Engine.Packets;
 using Datapath.Engine.Ports;
@@ -14,6 +15,8 @@ internal static unsafe class VhostDequeue
 {
     /// <summary>Segments one chain may have: a frame scattered wider than this is dropped.</summary>
     public const int MaxSegments = 64;
+    /// <summary>Frames (with header) up to this many bytes have their last line prefetched; longer ones stream.</summary>
+    const uint PrefetchBelow = 256;
 
     public static int Burst(VringRuntime rt, PacketPool pool, Span<Packet> pkts, ushort portId, ref QueueCounters counters) =>
         rt.Split is { } split
@@ -24,45 +27,92 @@ internal static unsafe class VhostDequeue
     static int Burst<TQueue>(TQueue q, VringRuntime rt, PacketPool pool, Span<Packet> pkts, ushort portId, ref QueueCounters counters)
         where TQueue : struct, IRingOps
     {
-        int want = q.CountAvailable(pkts.Length);
+        int want = q.BurstSize(pkts.Length);
         if (want == 0) return 0;
         if (!pool.Alloc(pkts[..want]))
         {
-            counters.Dropped += (ulong)want; // rx_nombuf: the frames stay in the ring for the next burst
-            return 0;
+            // A packed burst asked for all it could take without counting; with the pool short, take
+            // what is waiting. rx_nombuf counts the frames left in the ring for a later burst.
+            int waiting = q.CountAvailable(want);
+            if (waiting == want || !pool.Alloc(pkts[..waiting]))
+            {
+                counters.Dropped += (ulong)waiting;
+                return 0;
+            }
+            want = waiting;
         }
         VirtqSegment* segBuf = stackalloc VirtqSegment[MaxSegments];
         var segs = new Span<VirtqSegment>(segBuf, MaxSegments);
+        VirtqChain* batchBuf = stackalloc VirtqChain[PackedVirtqueueDevice.BatchSize];
+        var batch = new Span<VirtqChain>(batchBuf, PackedVirtqueueDevice.BatchSize);
         ushort* usedIds = stackalloc ushort[UsedBatch.Capacity];
         uint* usedLengths = stackalloc uint[UsedBatch.Capacity];
         var used = new UsedBatch(usedIds, usedLengths);
         var copyEntries = stackalloc DeferredCopies.Entry[DeferredCopies.Capacity];
         var copies = new DeferredCopies(copyEntries);
-        uint hdrSize = (uint)rt.NetHeaderSize;
-        uint dataRoom = (uint)pool.DataRoom;
-        int n = 0;
+        var frames = new Frames(pkts, (uint)rt.NetHeaderSize, (uint)pool.DataRoom, portId);
         bool returned = false;
-        ulong bytes = 0;
-        for (int i = 0; i < want; i++)
+        for (int i = 0; i < want;)
         {
+            // Packed rings: a cache line of one-descriptor buffers at once, when the ring has one ready.
+            if (want - i >= PackedVirtqueueDevice.BatchSize && q.TryPopBatch(segs, batch))
+            {
+                returned = true;
+                for (int k = 0; k < PackedVirtqueueDevice.BatchSize; k++)
+                    frames.Take(q, rt, in batch[k], segs.Slice(k, 1), ref used, ref copies, ref counters);
+                i += PackedVirtqueueDevice.BatchSize;
+                continue;
+            }
             var r = q.TryPop(segs, out var chain);
             if (r is VirtqPop.Empty or VirtqPop.Broken) break;
             returned = true;
+            i++;
             if (r == VirtqPop.Dropped) { counters.Errors++; continue; }
-            var chainSegs = segs[..chain.Segments];
+            frames.Take(q, rt, in chain, segs[..chain.Segments], ref used, ref copies, ref counters);
+        }
+        int n = frames.Count;
+        // Every frame is read out of its buffer before the buffer goes back to the driver.
+        copies.Flush();
+        used.Flush(q);
+        if (returned) rt.Complete();
+        if (n < want) PacketPool.FreeBulk(pkts[n..want]);
+        counters.Packets += (ulong)n;
+        counters.Bytes += frames.Bytes;
+        return n;
+    }
+
+    /// <summary>The packets of one burst being filled, one frame per taken chain.</summary>
+    ref struct Frames(Span<Packet> pkts, uint hdrSize, uint dataRoom, ushort portId)
+    {
+        readonly Span<Packet> _pkts = pkts;
+        public int Count;
+        public ulong Bytes;
+
+        /// <summary>
+        /// The frame of one chain into the next packet (its copy deferred), the chain onto the used batch.
+        /// A chain too short for the header or too long for a packet goes back empty, counted.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Take<TQueue>(TQueue q, VringRuntime rt, scoped in VirtqChain chain, scoped ReadOnlySpan<VirtqSegment> chainSegs,
+            scoped ref UsedBatch used, scoped ref DeferredCopies copies, ref QueueCounters counters)
+            where TQueue : struct, IRingOps
+        {
             // §5.1.6.2: every frame starts with the header; a chain shorter than it carries nothing.
-            if (chain.ReadableBytes < hdrSize) { used.Add(q, chain.Id, 0); counters.Errors++; continue; }
+            if (chain.ReadableBytes < hdrSize) { used.Add(q, chain.Id, 0); counters.Errors++; return; }
             uint len = chain.ReadableBytes - hdrSize;
-            if (len > dataRoom) { used.Add(q, chain.Id, 0); rt.DroppedOversize++; counters.Errors++; continue; }
+            if (len > dataRoom) { used.Add(q, chain.Id, 0); rt.DroppedOversize++; counters.Errors++; return; }
 
             VirtioNetHeader hdr;
-            var p = pkts[n++];
+            var p = _pkts[Count++];
             // The common layout (virtio-user, Linux): header and frame in the first descriptor. One
             // read of the 12-byte header (copied once: the peer may rewrite it) and one frame copy,
             // instead of two calls through the segment walk. Readable segments come first (§2.7.4.2).
             ref readonly var first = ref chainSegs[0];
             if (hdrSize == VirtioNetHeader.Size && first.Length >= hdrSize + len)
             {
+                // The frame's last line now, while the header's line is loaded (DPDK's vhost prefetches each
+                // buffer it maps): both misses are in flight together, long before the deferred copy.
+                if (Sse.IsSupported && hdrSize + len <= PrefetchBelow) Sse.Prefetch0(first.Data + hdrSize + len - 1);
                 hdr = Unsafe.ReadUnaligned<VirtioNetHeader>(first.Data);
                 copies.Add(p.Data, first.Data + hdrSize, len);
             }
@@ -76,16 +126,8 @@ internal static unsafe class VhostDequeue
             p.Port = portId;
             ApplyHeader(p, in hdr);
             used.Add(q, chain.Id, 0);
-            bytes += len;
+            Bytes += len;
         }
-        // Every frame is read out of its buffer before the buffer goes back to the driver.
-        copies.Flush();
-        used.Flush(q);
-        if (returned) rt.Complete();
-        if (n < want) PacketPool.FreeBulk(pkts[n..want]);
-        counters.Packets += (ulong)n;
-        counters.Bytes += bytes;
-        return n;
     }
 
     /// <summary>§5.1.6.2: NEEDS_CSUM means a partial checksum to finish at csum_start + csum_offset.</summary>

@@ -39,7 +39,7 @@ internal static unsafe class VhostEnqueue
     static int Burst<TQueue>(TQueue q, VringRuntime rt, ReadOnlySpan<Packet> pkts, ref QueueCounters counters)
         where TQueue : struct, IRingOps
     {
-        if (q.CountAvailable(1) == 0) return 0;
+        if (!q.HasAvailable()) return 0;
         VirtqSegment* segBuf = stackalloc VirtqSegment[MaxSegments];
         ushort* ids = stackalloc ushort[MaxChains];
         uint* room = stackalloc uint[MaxChains];
