@@ -26,6 +26,35 @@ public class GeneratorModesTests
         }
     }
 
+    [Theory]
+    [InlineData(0)]   // first byte of the first compare
+    [InlineData(25)]  // covered by the first compare only
+    [InlineData(31)]  // last byte of the first compare
+    [InlineData(32)]  // covered by the second compare only
+    [InlineData(41)]  // last header byte
+    public unsafe void Txonly_rewrites_headers_that_a_recycled_buffer_holds_wrong(int wrongByte)
+    {
+        using var loop = new RingLoop($"fwd-txonly-stale-{wrongByte}", txPackets: [64]);
+        var mode = ForwardModes.Create("txonly");
+        loop.RunOnce(mode, burstSize: 8);
+        byte[] good = loop.Collect()[0][..TxOnlyMode.HeaderBytes];
+
+        // Every free buffer holds the right headers but one byte, whichever buffers txonly gets next.
+        var all = new Datapath.Engine.Packets.Packet[loop.Pool.Available];
+        Assert.True(loop.Pool.Alloc(all));
+        foreach (var p in all)
+        {
+            good.CopyTo(new Span<byte>(p.Data, good.Length));
+            p.Data[wrongByte] ^= 0x5A;
+        }
+        Datapath.Engine.Packets.PacketPool.FreeBulk(all);
+
+        loop.RunOnce(mode, burstSize: 8);
+        var got = loop.Collect();
+        Assert.Equal(8, got.Count);
+        foreach (var f in got) Assert.Equal(good, f[..TxOnlyMode.HeaderBytes]);
+    }
+
     [Fact]
     public void Flowgen_cycles_destinations_with_a_valid_header_checksum_each()
     {
