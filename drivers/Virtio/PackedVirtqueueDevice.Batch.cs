@@ -22,8 +22,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
     {
         int pos = _nextAvail;
         if ((pos & (BatchSize - 1)) != 0 || pos + BatchSize > _size || _size - _slotsInFlight < BatchSize) return false;
-        segments = segments[..BatchSize];
-        chains = chains[..BatchSize];
+        if (segments.Length < BatchSize || chains.Length < BatchSize) return false; // no exceptions on the data path
         PackedDescriptor* d = _ring.Desc + pos;
         bool wrap = _availWrap;
         ushort* flags = stackalloc ushort[BatchSize];

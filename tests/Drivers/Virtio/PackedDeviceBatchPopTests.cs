@@ -96,6 +96,20 @@ public unsafe class PackedDeviceBatchPopTests
     }
 
     [Fact]
+    public void Spans_too_short_for_a_line_take_nothing()
+    {
+        using var f = new PackedRingFixture(16);
+        var device = new PackedVirtqueueDevice(f.Ring, f.Memory);
+        Offer(f, 0, 4, 16);
+        Span<VirtqSegment> segs = stackalloc VirtqSegment[Batch];
+        Span<VirtqChain> chains = stackalloc VirtqChain[Batch];
+        Assert.False(device.TryPopBatch(segs[..(Batch - 1)], chains));
+        Assert.False(device.TryPopBatch(segs, chains[..(Batch - 1)]));
+        Assert.Equal(0, device.LastAvailIndex);
+        Assert.True(PopBatch(device, segs, chains));
+    }
+
+    [Fact]
     public void A_line_not_wholly_available_is_not_taken()
     {
         using var f = new PackedRingFixture(16);
