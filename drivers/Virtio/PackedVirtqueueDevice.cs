@@ -34,9 +34,6 @@ public sealed unsafe partial class PackedVirtqueueDevice
     bool _usedWrap;          // Device Ring Wrap Counter (§2.8.1)
     int _slotsInFlight;      // slots of popped chains not yet returned
     int _usedSinceSignal;    // slots marked used since the last NeedsInterrupt
-    // The first used descriptor written since the last PublishUsed: its flags are stored last.
-    int _pendingUsed = -1;
-    ushort _pendingUsedFlags;
     // In order (§2.8.8): device-readable buffers returned in ring order since the last write, not yet
     // written — one used descriptor, in the first one's slot with the last one's id, will cover them all.
     int _batchSlot = -1;
@@ -66,6 +63,8 @@ public sealed unsafe partial class PackedVirtqueueDevice
         _writableBytes = new uint[_size];
         _slots = new ushort[_size];
         _popPosition = new ushort[_size];
+        _stagedSlot = new ushort[_size];
+        _stagedWord = new ulong[_size];
         _nextAvail = _nextUsed = lastAvail;
         _availWrap = _usedWrap = availWrap;
     }
@@ -170,13 +169,9 @@ public sealed unsafe partial class PackedVirtqueueDevice
 
     void WriteDescriptor(int slot, bool wrap, ushort id, uint length)
     {
-        PackedDescriptor* d = _ring.Desc + slot;
         ushort flags = wrap ? (ushort)(PackedDescriptor.FlagAvail | PackedDescriptor.FlagUsed) : (ushort)0;
         if (length != 0) flags |= PackedDescriptor.FlagWrite;
-        d->Id = id;
-        d->Len = length;
-        if (_pendingUsed < 0) { _pendingUsed = slot; _pendingUsedFlags = flags; }
-        else d->Flags = flags; // unreachable for the driver until the pending flags are published (§2.8.2)
+        Stage(slot, id, length, flags);
     }
 
     void StepUsed(int slots)
@@ -188,16 +183,13 @@ public sealed unsafe partial class PackedVirtqueueDevice
     }
 
     /// <summary>
-    /// Makes pushed used descriptors visible: the flags of the first one since the last call are
-    /// stored last, with release semantics, after every id/len/flags of the batch (§2.8.9: the
-    /// driver never observes a partial batch).
+    /// Makes pushed used descriptors visible, all at once (§2.8.9: the driver never observes a partial
+    /// batch): see <see cref="WriteStaged"/>.
     /// </summary>
     public void PublishUsed()
     {
         WriteBatch();
-        if (_pendingUsed < 0) return;
-        Volatile.Write(ref _ring.Desc[_pendingUsed].Flags, _pendingUsedFlags);
-        _pendingUsed = -1;
+        WriteStaged();
     }
 
     /// <summary>
