@@ -28,10 +28,11 @@ public sealed unsafe partial class PackedVirtqueueDevice
     /// <summary>
     /// Writes the staged used descriptors, the last first, each as one 8-byte store of len, id and
     /// flags; the first one's store is a release, after all the others (§2.8.9: the driver reads used
-    /// descriptors in ring order and stops at the first not yet used, so the batch appears at once). The driver polls the line of that first slot: written in one run at
-    /// the end, it changes hands once per burst; written first, with its flags again at the end, it
-    /// went to the polling driver and back between the two. Every other line is written once, and
-    /// whole (an id, len and flags stored apart are three stores to a line the driver reads).
+    /// descriptors in ring order and stops at the first not yet used, so the batch appears at once).
+    /// The driver polls the line of that first slot: written in one run at the end, it changes hands
+    /// once per burst; written first, with its flags again at the end, it went to the polling driver
+    /// and back between the two. Every other line is written once, and whole (an id, len and flags
+    /// stored apart are three stores to a line the driver reads).
     /// </summary>
     void WriteStaged()
     {
