@@ -25,12 +25,14 @@ public sealed unsafe partial class PackedVirtqueueDevice
         if (segments.Length < BatchSize || chains.Length < BatchSize) return false; // no exceptions on the data path
         PackedDescriptor* d = _ring.Desc + pos;
         bool wrap = _availWrap;
-        ushort* flags = stackalloc ushort[BatchSize];
+        // The four flags as read, 16 bits each, kept in a register: no stack array (a stackalloc keeps
+        // the method out of tiered compilation, and with it the devirtualized TryTranslate).
+        ulong flags = 0;
         for (int i = 0; i < BatchSize; i++)
         {
             ushort f = Volatile.Read(ref d[i].Flags);
             if (!PackedDescriptor.IsAvailable(f, wrap) || (f & (PackedDescriptor.FlagNext | PackedDescriptor.FlagIndirect)) != 0) return false;
-            flags[i] = f;
+            flags |= (ulong)f << (16 * i);
         }
 
         int taken = 0;
@@ -42,15 +44,18 @@ public sealed unsafe partial class PackedVirtqueueDevice
             ushort id = d[taken].Id;
             if (len == 0 || id >= _size || _inFlight[id] || !_memory.TryTranslate(addr, len, out nint local)) goto Undo;
             _inFlight[id] = true; // a repeated id in the same line fails the check of its second slot
-            bool writable = (flags[taken] & PackedDescriptor.FlagWrite) != 0;
-            segments[taken] = new VirtqSegment { Data = (byte*)local, Length = len, Writable = writable };
-            chains[taken] = new VirtqChain
-            {
-                Id = id,
-                Segments = 1,
-                ReadableBytes = writable ? 0 : len,
-                WritableBytes = writable ? len : 0,
-            };
+            bool writable = ((flags >> (16 * taken)) & PackedDescriptor.FlagWrite) != 0;
+            // Field by field into the caller's arrays: a struct built whole on the stack and copied
+            // out is read back as one 16-byte load over four smaller stores, which cannot forward.
+            ref VirtqSegment s = ref segments[taken];
+            s.Data = (byte*)local;
+            s.Length = len;
+            s.Writable = writable;
+            ref VirtqChain c = ref chains[taken];
+            c.Id = id;
+            c.Segments = 1;
+            c.ReadableBytes = writable ? 0 : len;
+            c.WritableBytes = writable ? len : 0;
         }
 
         for (int i = 0; i < BatchSize; i++)

@@ -218,6 +218,33 @@ public unsafe class PackedDeviceBatchPopTests
     }
 
     [Fact]
+    public void A_line_of_mixed_readable_and_writable_buffers_keeps_each_one_its_own_direction()
+    {
+        using var f = new PackedRingFixture(16);
+        var device = new PackedVirtqueueDevice(f.Ring, f.Memory);
+        // Writable in slots 1 and 2 only: each slot's WRITE flag is read from its own descriptor.
+        Offer(f, 0, 1, 16);
+        Offer(f, 1, 2, 16, flags: PackedDescriptor.FlagWrite);
+        Offer(f, 3, 1, 16);
+        Span<VirtqSegment> segs = stackalloc VirtqSegment[Batch];
+        Span<VirtqChain> chains = stackalloc VirtqChain[Batch];
+        Assert.True(PopBatch(device, segs, chains));
+        bool[] writable = [false, true, true, false];
+        for (int i = 0; i < Batch; i++)
+        {
+            Assert.Equal(writable[i], segs[i].Writable);
+            Assert.Equal(72u, segs[i].Length);
+            Assert.Equal(writable[i] ? 72u : 0u, chains[i].WritableBytes);
+            Assert.Equal(writable[i] ? 0u : 72u, chains[i].ReadableBytes);
+        }
+        // The device remembers what each may be written: a readable one takes no bytes back.
+        Assert.True(device.PushUsed(chains[0].Id, 1));
+        Assert.Equal(1ul, device.Errors.BadUsedReturn);
+        Assert.True(device.PushUsed(chains[1].Id, 72));
+        Assert.Equal(1ul, device.Errors.BadUsedReturn);
+    }
+
+    [Fact]
     public void A_line_is_not_taken_while_its_slots_are_still_held()
     {
         // A chain of 12 slots (id 0) and a line of four (ids 1-4) hold all 16 slots: a line "offered"
