@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Datapath.Drivers.VhostUser.Backend;
 
@@ -44,8 +45,34 @@ internal unsafe ref struct DeferredCopies
         for (int i = 0; i < _count; i++)
         {
             Entry* e = _entries + i;
-            Buffer.MemoryCopy(e->Source, e->Destination, e->Length, e->Length);
+            Copy(e->Destination, e->Source, e->Length);
         }
         _count = 0;
+    }
+
+    /// <summary>
+    /// Frames of 32 to 128 bytes (the 64-byte ones of a packet-rate test) as two or four overlapping
+    /// 32-byte moves, inline: a call into the general memmove, with its size dispatch, cost as much
+    /// as the copy. Every load comes before the stores; nothing outside [0, length) is touched.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Copy(byte* destination, byte* source, nuint length)
+    {
+        if (Vector256.IsHardwareAccelerated && length - 32 <= 96)
+        {
+            var head = Vector256.Load(source);
+            var tail = Vector256.Load(source + length - 32);
+            if (length > 64)
+            {
+                var second = Vector256.Load(source + 32);
+                var beforeTail = Vector256.Load(source + length - 64);
+                second.Store(destination + 32);
+                beforeTail.Store(destination + length - 64);
+            }
+            head.Store(destination);
+            tail.Store(destination + length - 32);
+            return;
+        }
+        Buffer.MemoryCopy(source, destination, length, length);
     }
 }
