@@ -26,8 +26,17 @@ public unsafe struct VirtqSegment
 /// <summary>Device side: summary of a chain popped from the available ring.</summary>
 public struct VirtqChain
 {
+    // Stored as 32 bits: the JIT reads a 16-bit field followed by padding with a 32-bit load, and a
+    // 32-bit load over a 16-bit store (TryPop sets the id after zeroing the whole struct) cannot be
+    // forwarded from the store buffer — it waits for the store to retire, on every pop.
+    uint _id;
+
     /// <summary>Head id to hand back in the used ring (split: descriptor index; packed: buffer id).</summary>
-    public ushort Id;
+    public ushort Id
+    {
+        readonly get => (ushort)_id;
+        set => _id = value;
+    }
     public int Segments;
     public uint ReadableBytes;
     public uint WritableBytes;
