@@ -48,14 +48,42 @@ internal static unsafe class VhostEnqueue
         var used = new UsedBatch(usedIds, usedLengths);
         var copyEntries = stackalloc DeferredCopies.Entry[DeferredCopies.Capacity];
         var copies = new DeferredCopies(copyEntries);
+        VirtqChain* batchBuf = stackalloc VirtqChain[PackedVirtqueueDevice.BatchSize];
+        var batch = new Span<VirtqChain>(batchBuf, PackedVirtqueueDevice.BatchSize);
         bool logging = rt.Log is not null;
         uint hdrSize = (uint)rt.NetHeaderSize;
         int accepted = 0;
         bool returned = false;
         ulong bytes = 0;
+        // Packed rings: a cache line of buffers at once while each frame fits the buffer it meets
+        // (DPDK's vhost batch enqueue); the first line that does not goes back, and the rest of the
+        // burst takes buffers one by one.
+        bool batching = hdrSize == VirtioNetHeader.Size && !logging;
 
         for (; accepted < pkts.Length; accepted++)
         {
+            if (batching && pkts.Length - accepted >= PackedVirtqueueDevice.BatchSize
+                && q.TryPopBatch(new Span<VirtqSegment>(segBuf, PackedVirtqueueDevice.BatchSize), batch))
+            {
+                var line = pkts.Slice(accepted, PackedVirtqueueDevice.BatchSize);
+                if (EachFitsItsBuffer(line, segBuf, hdrSize))
+                {
+                    for (int k = 0; k < PackedVirtqueueDevice.BatchSize; k++)
+                    {
+                        var bp = line[k];
+                        VirtioNetHeader.StoreUnlessEqual(segBuf[k].Data, 0, VirtioNetHeader.Last4WithNumBuffers(1));
+                        copies.Add(segBuf[k].Data + hdrSize, bp.Data, (uint)bp.DataLength);
+                        used.Add(q, batch[k].Id, hdrSize + (uint)bp.PacketLength);
+                        bytes += (uint)bp.PacketLength;
+                    }
+                    counters.Packets += PackedVirtqueueDevice.BatchSize;
+                    returned = true;
+                    accepted += PackedVirtqueueDevice.BatchSize - 1;
+                    continue;
+                }
+                for (int k = PackedVirtqueueDevice.BatchSize - 1; k >= 0; k--) q.UndoPop(batch[k].Id);
+                batching = false;
+            }
             var p = pkts[accepted];
             uint need = hdrSize + (uint)p.PacketLength;
             int chains = 0, segCount = 0;
@@ -126,5 +154,17 @@ internal static unsafe class VhostEnqueue
         // Copied (or dropped as oversize): the packets are ours to free.
         PacketPool.FreeBulk(pkts[..accepted]);
         return accepted;
+    }
+
+    /// <summary>Whether each single-segment frame of a line, behind its header, fits the one writable buffer it got.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool EachFitsItsBuffer(ReadOnlySpan<Packet> line, VirtqSegment* segments, uint hdrSize)
+    {
+        for (int k = 0; k < line.Length; k++)
+        {
+            var p = line[k];
+            if (!segments[k].Writable || p.SegmentCount != 1 || segments[k].Length < hdrSize + (uint)p.PacketLength) return false;
+        }
+        return true;
     }
 }
