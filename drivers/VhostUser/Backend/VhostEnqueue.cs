@@ -66,13 +66,12 @@ internal static unsafe class VhostEnqueue
                 && q.TryPopBatch(new Span<VirtqSegment>(segBuf, PackedVirtqueueDevice.BatchSize), batch))
             {
                 var line = pkts.Slice(accepted, PackedVirtqueueDevice.BatchSize);
-                if (EachFitsItsBuffer(line, segBuf, hdrSize))
+                if (EachFitsItsBuffer(line, segBuf))
                 {
                     for (int k = 0; k < PackedVirtqueueDevice.BatchSize; k++)
                     {
                         var bp = line[k];
-                        VirtioNetHeader.StoreUnlessEqual(segBuf[k].Data, 0, VirtioNetHeader.Last4WithNumBuffers(1));
-                        copies.Add(segBuf[k].Data + hdrSize, bp.Data, (uint)bp.DataLength);
+                        WriteWhole(in segBuf[k], bp, 1, logging, ref copies);
                         used.Add(q, batch[k].Id, hdrSize + (uint)bp.PacketLength);
                         bytes += (uint)bp.PacketLength;
                     }
@@ -115,13 +114,9 @@ internal static unsafe class VhostEnqueue
                 continue;
             }
 
-            if (hdrSize == VirtioNetHeader.Size && segBuf[0].Writable && segBuf[0].Length >= need && p.SegmentCount == 1)
+            if (hdrSize == VirtioNetHeader.Size && FitsWhole(in segBuf[0], p))
             {
-                // The common case: one single-segment frame into the first writable buffer — the
-                // header (all zero but num_buffers, §5.1.6.4) and one frame copy, without the cursor's walk.
-                VirtioNetHeader.StoreUnlessEqual(segBuf[0].Data, 0, VirtioNetHeader.Last4WithNumBuffers((ushort)chains));
-                if (logging) Buffer.MemoryCopy(p.Data, segBuf[0].Data + hdrSize, segBuf[0].Length - hdrSize, (uint)p.DataLength);
-                else copies.Add(segBuf[0].Data + hdrSize, p.Data, (uint)p.DataLength);
+                WriteWhole(in segBuf[0], p, (ushort)chains, logging, ref copies);
             }
             else
             {
@@ -156,15 +151,31 @@ internal static unsafe class VhostEnqueue
         return accepted;
     }
 
-    /// <summary>Whether each single-segment frame of a line, behind its header, fits the one writable buffer it got.</summary>
+    /// <summary>Whether each frame of a line fits, whole, the one buffer it got (see <see cref="FitsWhole"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static bool EachFitsItsBuffer(ReadOnlySpan<Packet> line, VirtqSegment* segments, uint hdrSize)
+    static bool EachFitsItsBuffer(ReadOnlySpan<Packet> line, VirtqSegment* segments)
     {
         for (int k = 0; k < line.Length; k++)
-        {
-            var p = line[k];
-            if (!segments[k].Writable || p.SegmentCount != 1 || segments[k].Length < hdrSize + (uint)p.PacketLength) return false;
-        }
+            if (!FitsWhole(in segments[k], line[k])) return false;
         return true;
+    }
+
+    /// <summary>The common case: a single-segment frame, behind a 12-byte header, fits one writable buffer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool FitsWhole(in VirtqSegment segment, Packet p) =>
+        segment.Writable && p.SegmentCount == 1 && segment.Length >= VirtioNetHeader.Size + (uint)p.PacketLength;
+
+    /// <summary>
+    /// A frame that <see cref="FitsWhole"/> its buffer: the header (all zero but num_buffers, §5.1.6.4)
+    /// and one frame copy, without the cursor's walk. Deferred, unless the dirty log follows the
+    /// write (a page is marked after it is written).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void WriteWhole(in VirtqSegment segment, Packet p, ushort numBuffers, bool logging, scoped ref DeferredCopies copies)
+    {
+        byte* frame = segment.Data + VirtioNetHeader.Size;
+        VirtioNetHeader.StoreUnlessEqual(segment.Data, 0, VirtioNetHeader.Last4WithNumBuffers(numBuffers));
+        if (logging) Buffer.MemoryCopy(p.Data, frame, segment.Length - VirtioNetHeader.Size, (uint)p.DataLength);
+        else copies.Add(frame, p.Data, (uint)p.DataLength);
     }
 }
