@@ -22,6 +22,8 @@ public sealed record AppOptions
     /// <summary>--stats-file: append port counters as JSON lines here.</summary>
     public string? StatsFile { get; init; }
     public PortTopology Topology { get; init; } = PortTopology.Paired;
+    /// <summary>--record-burst-stats: count the bursts of each size per stream, shown with the forward statistics.</summary>
+    public bool RecordBurstStats { get; init; }
     /// <summary>Stop after this many seconds (0 = until SIGINT/SIGTERM).</summary>
     public int RunSeconds { get; init; }
 
@@ -42,6 +44,7 @@ public sealed record AppOptions
         ("--stats-period", "S", "print port statistics every S seconds (non-interactive)"),
         ("--stats-file", "PATH", "append port counters as JSON lines to PATH every stats period (default 1 s) and at exit"),
         ("--port-topology", "paired|chained|loop", "how ports pair up for forwarding"),
+        ("--record-burst-stats", "", "count bursts by size per stream (RX-bursts/TX-bursts in the forward statistics)"),
         ("--run-seconds", "S", "stop after S seconds (default: until SIGINT/SIGTERM)"),
     ];
 
@@ -74,6 +77,7 @@ public sealed record AppOptions
                     "loop" => PortTopology.Loop,
                     var v => throw new UsageException($"--port-topology {v}: expected paired, chained or loop"),
                 } },
+                "--record-burst-stats" => o with { RecordBurstStats = true },
                 "--run-seconds" => o with { RunSeconds = reader.Int(opt, inline, 1, 1 << 30) },
                 _ => throw new UsageException(EalOptions.IsEalOption(opt)
                     ? $"{opt} is an EAL option: put it before -- (see --help)"

@@ -62,6 +62,7 @@ public sealed class EngineHost : IDisposable
                 Topology = app.Topology,
                 BurstSize = app.Burst,
                 TxPacketSegments = app.TxPackets,
+                RecordBurstStats = app.RecordBurstStats,
             });
             Forwarding.BuildStreams();
         }

@@ -47,6 +47,13 @@ public static class ForwardStatsPrinter
                 w.WriteLine($"  RX-nombufs: {st.RxNoMbuf,-14}");
             }
             w.WriteLine($"  TX-packets: {st.TxPackets,-14} TX-dropped: {dropped,-14}TX-total: {st.TxPackets + dropped}");
+            if (!perStream)
+            {
+                // testpmd: with a stream per port at most, the port's block shows the bursts of the
+                // stream receiving on it and of the one sending on it.
+                WriteBursts(w, "RX", fwd.Streams.FirstOrDefault(s => s.RxPort == p)?.RxBurstSpread);
+                WriteBursts(w, "TX", fwd.Streams.FirstOrDefault(s => s.TxPort == p)?.TxBurstSpread);
+            }
             w.WriteLine($"  {PortBorder}--------------------------------{PortBorder}");
         }
 
@@ -69,5 +76,13 @@ public static class ForwardStatsPrinter
             w.WriteLine($"  RX- bad IP checksum: {c.BadIpChecksum,-14}  Rx- bad L4 checksum: {c.BadL4Checksum,-14}");
         else
             w.WriteLine();
+        WriteBursts(w, "RX", s.RxBurstSpread);
+        WriteBursts(w, "TX", s.TxBurstSpread);
+    }
+
+    static void WriteBursts(TextWriter w, string direction, BurstSpread? spread)
+    {
+        if (spread is null) return;
+        if (BurstStatsLine.Format(direction, spread.Snapshot()) is { } line) w.WriteLine(line);
     }
 }

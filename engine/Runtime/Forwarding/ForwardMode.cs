@@ -34,6 +34,7 @@ public abstract class ForwardMode
         }
         stream.Counters.TxPackets += (ulong)sent;
         stream.Counters.TxBursts++;
+        stream.TxBurstSpread?.Record(sent);
         if (sent < pkts.Length)
         {
             stream.Counters.Dropped += (ulong)(pkts.Length - sent);
@@ -45,6 +46,8 @@ public abstract class ForwardMode
     protected static int Receive(ForwardStream stream, Span<Packet> burst)
     {
         int n = stream.RxPort.RxBurst(stream.RxQueue, burst);
+        // testpmd counts the empty polls too: they show how often the queue had nothing waiting.
+        stream.RxBurstSpread?.Record(n);
         if (n == 0) return 0;
         stream.Counters.RxPackets += (ulong)n;
         stream.Counters.RxBursts++;

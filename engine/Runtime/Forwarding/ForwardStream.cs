@@ -15,6 +15,9 @@ public sealed class ForwardStream(int index, Port rxPort, int rxQueue, Port txPo
     /// <summary>Retries of a partly sent burst before the rest is dropped (0: drop at once).</summary>
     public int TxRetries { get; init; }
     public long TxRetryDelayTicks { get; init; }
+    /// <summary>Burst sizes seen on the rx and tx queue (null unless the burst statistics are recorded).</summary>
+    public BurstSpread? RxBurstSpread { get; init; }
+    public BurstSpread? TxBurstSpread { get; init; }
     /// <summary>The lcore that polls this stream.</summary>
     public int Lcore { get; internal set; } = -1;
 
@@ -35,7 +38,12 @@ public sealed class ForwardStream(int index, Port rxPort, int rxQueue, Port txPo
         return c;
     }
 
-    public void ResetCounters() => _baseline = Counters;
+    public void ResetCounters()
+    {
+        _baseline = Counters;
+        RxBurstSpread?.Reset();
+        TxBurstSpread?.Reset();
+    }
 
     public override string ToString() =>
         $"RX P={RxPort.Id}/Q={RxQueue} (socket 0) -> TX P={TxPort.Id}/Q={TxQueue} (socket 0)";

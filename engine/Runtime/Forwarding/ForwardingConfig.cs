@@ -16,6 +16,8 @@ public sealed record ForwardingConfig
     /// dropping it (a peer that refills its rx ring late, e.g. a guest under load).
     /// </summary>
     public bool TxRetry { get; init; }
+    /// <summary>testpmd --record-burst-stats: count the bursts of each size per stream, rx and tx.</summary>
+    public bool RecordBurstStats { get; init; }
     /// <summary>testpmd's BURST_TX_RETRIES.</summary>
     public int TxRetryCount { get; init; } = 64;
     /// <summary>testpmd's BURST_TX_WAIT_US.</summary>

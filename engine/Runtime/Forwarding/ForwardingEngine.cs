@@ -71,6 +71,8 @@ public sealed class ForwardingEngine
                 {
                     TxRetries = Config.TxRetry ? Config.TxRetryCount : 0,
                     TxRetryDelayTicks = Config.TxRetryDelayMicroseconds * System.Diagnostics.Stopwatch.Frequency / 1_000_000,
+                    RxBurstSpread = Config.RecordBurstStats ? new BurstSpread() : null,
+                    TxBurstSpread = Config.RecordBurstStats ? new BurstSpread() : null,
                 });
         }
 

@@ -11,17 +11,18 @@ namespace Datapath.Tests.Engine.Forwarding;
 public class ModesOnLcoresTests
 {
     [Theory]
-    [InlineData("mac")]
-    [InlineData("macswap")]
-    [InlineData("csum")]
-    [InlineData("flowgen")]
-    public void Forwards_on_a_worker_lcore_without_allocating(string mode)
+    [InlineData("mac", false)]
+    [InlineData("macswap", false)]
+    [InlineData("macswap", true)]
+    [InlineData("csum", false)]
+    [InlineData("flowgen", false)]
+    public void Forwards_on_a_worker_lcore_without_allocating(string mode, bool recordBursts)
     {
-        using var loop = new RingLoop($"fwd-lcores-{mode}", flowCount: 64);
+        using var loop = new RingLoop($"fwd-lcores-{mode}-{recordBursts}", flowCount: 64);
         using var lcores = new LcoreSet(LcoreMap.FromCoreList("0-1"), pinMain: false);
         try
         {
-            var engine = new ForwardingEngine(loop.Ports, lcores, new ForwardingConfig { Mode = mode, Topology = PortTopology.Paired });
+            var engine = new ForwardingEngine(loop.Ports, lcores, new ForwardingConfig { Mode = mode, Topology = PortTopology.Paired, RecordBurstStats = recordBursts });
             engine.Start(txFirstBursts: 1);
             try
             {
@@ -35,6 +36,17 @@ public class ModesOnLcoresTests
             finally { engine.Stop(); }
             var totals = engine.Totals();
             Assert.True(totals.TxPackets >= 400_000, $"{totals.TxPackets} packets sent");
+            if (recordBursts)
+            {
+                // Every packet sent was counted in some burst: the spread's packets add up to the counter.
+                ulong spreadPackets = 0;
+                foreach (var s in engine.Streams)
+                {
+                    var tx = s.TxBurstSpread!.Snapshot();
+                    for (int n = 0; n < tx.Length; n++) spreadPackets += tx[n] * (ulong)n;
+                }
+                Assert.Equal(totals.TxPackets, spreadPackets);
+            }
         }
         finally { Lcore.SetCurrent(Lcore.None); }
     }

@@ -21,7 +21,7 @@ sealed unsafe class RingLoop : IDisposable
     public ForwardStream Stream { get; }
     public ForwardingContext Context { get; }
 
-    public RingLoop(string name, int flowCount = 1024, int[]? txPackets = null)
+    public RingLoop(string name, int flowCount = 1024, int[]? txPackets = null, bool recordBursts = false)
     {
         Pool = PacketPool.Create(name, 1024, new MemoryOptions { NoHuge = true });
         var registry = DriverCatalog.CreateRegistry();
@@ -33,7 +33,11 @@ sealed unsafe class RingLoop : IDisposable
             p.Configure(new PortConfig { Pool = Pool });
             p.Start();
         }
-        Stream = new ForwardStream(0, Dut, 0, Dut, 0);
+        Stream = new ForwardStream(0, Dut, 0, Dut, 0)
+        {
+            RxBurstSpread = recordBursts ? new BurstSpread() : null,
+            TxBurstSpread = recordBursts ? new BurstSpread() : null,
+        };
         Context = new ForwardingContext
         {
             Ports = Ports,

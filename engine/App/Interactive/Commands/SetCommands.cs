@@ -4,7 +4,7 @@ using Datapath.Engine.Forwarding;
 namespace Datapath.App.Interactive.Commands;
 
 /// <summary>
-/// set fwd|burst|txpkts|nbcore: change the forwarding configuration while stopped. The streams are
+/// set fwd|burst|txpkts|nbcore|record-burst-stats: change the forwarding configuration while stopped. The streams are
 /// rebuilt at once so a value the engine cannot take is refused here, not at the next start.
 /// </summary>
 public static class SetCommands
@@ -19,6 +19,8 @@ public static class SetCommands
             (ctx, a) => Set(ctx, c => c with { TxPacketSegments = ParseLengths(a[2]) }, $"Packet segment lengths set to {a[2]}")),
         new("set nbcore <n>", "number of forwarding lcores",
             (ctx, a) => Set(ctx, c => c with { Cores = a.Int(2) }, $"Number of forwarding cores set to {a[2]}")),
+        new("set record-burst-stats on|off", "count bursts by size per stream, shown by show fwd stats and stop",
+            (ctx, a) => Set(ctx, c => c with { RecordBurstStats = a[2] == "on" }, $"Burst statistics recording {a[2]}")),
     ];
 
     static int[] ParseLengths(string s)
