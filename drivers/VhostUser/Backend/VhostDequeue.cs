@@ -50,7 +50,7 @@ internal static unsafe class VhostDequeue
         var used = new UsedBatch(usedIds, usedLengths);
         var copyEntries = stackalloc DeferredCopies.Entry[DeferredCopies.Capacity];
         var copies = new DeferredCopies(copyEntries);
-        var frames = new Frames(pkts, (uint)rt.NetHeaderSize, (uint)pool.DataRoom, portId);
+        var frames = new Frames(pkts, (uint)rt.NetHeaderSize, (uint)pool.DataRoom, portId, rt.ReadsTxHeader);
         bool returned = false;
         for (int i = 0; i < want;)
         {
@@ -82,7 +82,7 @@ internal static unsafe class VhostDequeue
     }
 
     /// <summary>The packets of one burst being filled, one frame per taken chain.</summary>
-    ref struct Frames(Span<Packet> pkts, uint hdrSize, uint dataRoom, ushort portId)
+    ref struct Frames(Span<Packet> pkts, uint hdrSize, uint dataRoom, ushort portId, bool readsHeader)
     {
         readonly Span<Packet> _pkts = pkts;
         public int Count;
@@ -102,29 +102,29 @@ internal static unsafe class VhostDequeue
             uint len = chain.ReadableBytes - hdrSize;
             if (len > dataRoom) { used.Add(q, chain.Id, 0); rt.DroppedOversize++; counters.Errors++; return; }
 
-            VirtioNetHeader hdr;
+            VirtioNetHeader hdr = default;
             var p = _pkts[Count++];
             // The common layout (virtio-user, Linux): header and frame in the first descriptor. One
-            // read of the 12-byte header (copied once: the peer may rewrite it) and one frame copy,
+            // read of the 12-byte header when CSUM lets it ask for anything (copied once: the peer may
+            // rewrite it) and one frame copy,
             // instead of two calls through the segment walk. Readable segments come first (§2.7.4.2).
             ref readonly var first = ref chainSegs[0];
             if (hdrSize == VirtioNetHeader.Size && first.Length >= hdrSize + len)
             {
-                // The frame's last line now, while the header's line is loaded (DPDK's vhost prefetches each
-                // buffer it maps): both misses are in flight together, long before the deferred copy.
+                // The frame's last line now, with the header's line when it is read (DPDK's vhost prefetches
+                // each buffer it maps): the misses are in flight together, long before the deferred copy.
                 if (Sse.IsSupported && hdrSize + len <= PrefetchBelow) Sse.Prefetch0(first.Data + hdrSize + len - 1);
-                hdr = Unsafe.ReadUnaligned<VirtioNetHeader>(first.Data);
+                if (readsHeader) hdr = Unsafe.ReadUnaligned<VirtioNetHeader>(first.Data);
                 copies.Add(p.Data, first.Data + hdrSize, len);
             }
             else
             {
-                hdr = default;
-                VirtqScatter.ReadReadable(chainSegs, 0, (byte*)&hdr, hdrSize);
+                if (readsHeader) VirtqScatter.ReadReadable(chainSegs, 0, (byte*)&hdr, hdrSize);
                 VirtqScatter.ReadReadable(chainSegs, hdrSize, p.Data, len);
             }
             p.SetLength((int)len);
             p.Port = portId;
-            ApplyHeader(p, in hdr);
+            if (readsHeader) ApplyHeader(p, in hdr);
             used.Add(q, chain.Id, 0);
             Bytes += len;
         }

@@ -176,6 +176,7 @@ public sealed partial class VhostUserSession : IDisposable
         queue.DisableAvailNotifications();
         return new VringRuntime(queue, v.CallFd, NetHeaderSize, Mergeable)
         {
+            ReadsTxHeader = HasFeature(VirtioFeatures.NetCsum),
             Log = ActiveLog, LogMemory = _memory,
             UsedRingGpa = a.LogGuestAddr, UsedRingBytes = LogsUsedRing(a) ? (ulong)SplitRingLayout.UsedRingBytes(v.Num) : 0,
         };
@@ -215,6 +216,7 @@ public sealed partial class VhostUserSession : IDisposable
         // Packed: used descriptors are written in the descriptor ring itself.
         return new VringRuntime(queue, v.CallFd, NetHeaderSize, Mergeable)
         {
+            ReadsTxHeader = HasFeature(VirtioFeatures.NetCsum),
             Log = ActiveLog, LogMemory = _memory,
             UsedRingGpa = a.LogGuestAddr, UsedRingBytes = LogsUsedRing(a) ? (ulong)v.Num * 16 : 0,
         };

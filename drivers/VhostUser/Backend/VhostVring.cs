@@ -133,6 +133,12 @@ public sealed class VringRuntime
     public PackedVirtqueueDevice? Packed { get; }
     /// <summary>virtio-net header bytes before each frame: 12 (VERSION_1 or MRG_RXBUF) or 10.</summary>
     public int NetHeaderSize { get; }
+    /// <summary>
+    /// Whether the driver's transmit headers can ask for anything: VIRTIO_NET_F_CSUM, the one host
+    /// offload we offer, was negotiated. Without it the driver must leave flags and gso_type at zero
+    /// (§5.1.6.2), so dequeue skips reading the header, a line of the driver's memory per frame.
+    /// </summary>
+    public bool ReadsTxHeader { get; init; } = true;
     /// <summary>LOG_ALL with a log base: where writes are logged; null when not migrating.</summary>
     public DirtyLog? Log { get; init; }
     /// <summary>For the log: the guest memory (local → gpa) and the used ring's guest address and size.</summary>

@@ -26,20 +26,27 @@ public unsafe class VhostPackedDequeueTests
         public QueueCounters Counters;
         int _next;
 
-        public Rig(int poolSize = 256)
+        public Rig(int poolSize = 256, bool readsTxHeader = true)
         {
             Driver = new PackedVirtqueueDriver(Ring.Ring, inOrder: true);
-            Runtime = new VringRuntime(new PackedVirtqueueDevice(Ring.Ring, Ring.Memory, inOrder: true), -1, Hdr, mergeable: true);
+            Runtime = new VringRuntime(new PackedVirtqueueDevice(Ring.Ring, Ring.Memory, inOrder: true), -1, Hdr, mergeable: true)
+            {
+                ReadsTxHeader = readsTxHeader,
+            };
             Pool = PacketPool.Create("vhost-packed-dequeue", poolSize, MemoryOptions.Default with { NoHuge = true });
         }
 
         /// <summary>A frame of <paramref name="length"/> bytes numbered <paramref name="seq"/>, header first, in
         /// one descriptor or (<paramref name="split"/>) with the header in a descriptor of its own.</summary>
-        public void Send(int seq, int length, bool split = false)
+        public void Send(int seq, int length, bool split = false, byte headerFlags = 0)
         {
             int at = (_next++ % 64) * 2048;
             byte* b = Ring.Arena + at;
             new Span<byte>(b, Hdr).Clear();
+            // NEEDS_CSUM asks for a checksum over the frame from byte 34 (IPv4 UDP), stored at +6 (§5.1.6.2).
+            b[0] = headerFlags;
+            *(ushort*)(b + 6) = 34;
+            *(ushort*)(b + 8) = 6;
             for (int i = 0; i < length; i++) b[Hdr + i] = (byte)(seq * 7 + i);
             ulong iova = PackedRingFixture.Iova(at);
             bool added = split
@@ -61,6 +68,27 @@ public unsafe class VhostPackedDequeueTests
             Pool.Dispose();
             Ring.Dispose();
         }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_transmit_header_is_read_only_when_CSUM_lets_the_driver_ask_for_something(bool csumNegotiated)
+    {
+        using var rig = new Rig(readsTxHeader: csumNegotiated);
+        var burst = new Packet[32];
+        rig.Send(1, 60, headerFlags: VirtioNetHeader.FlagNeedsCsum);
+        rig.Send(2, 60, split: true, headerFlags: VirtioNetHeader.FlagNeedsCsum);
+        rig.Driver.Publish();
+        Assert.Equal(2, rig.Receive(burst));
+        for (int i = 0; i < 2; i++)
+        {
+            Rig.AssertFrame(burst[i], i + 1, 60);
+            // Without CSUM the driver may not set NEEDS_CSUM (§5.1.6.2): a header that does is not obeyed.
+            Assert.Equal(csumNegotiated, (burst[i].Flags & OffloadFlags.TxL4Checksum) != 0);
+            Assert.Equal(csumNegotiated ? 34 : 0, burst[i].Header->CsumStart);
+        }
+        PacketPool.FreeBulk(burst.AsSpan(0, 2));
     }
 
     [Fact]
