@@ -4,7 +4,7 @@
 #   perf/vhost-rate.sh [--runs 3] [--window 5] [--warmup 3] [--sizes "64 1518"] [--burst 32] [--json]
 #                      [--layouts "split packed" | --split | --packed] [--dirs "to-vhost from-vhost"]
 #                      [--pairs "dpdk/ours ours/dpdk ours/ours"] [--queues "1"] [--lcores VHOST/VIRTIO]
-#                      [--min-cpu 0.9] [--dll PATH] [--dll-b PATH] [--plan]
+#                      [--min-cpu 0.9] [--huge] [--dll PATH] [--dll-b PATH] [--plan]
 #   (./run.sh bench-vhost builds the Release engine first and passes its arguments here)
 #
 # Two processes, a vhost-user back-end (net_vhost, the socket's server) and a virtio-user front-end
@@ -23,6 +23,12 @@
 #               got less than this share of its forwarding CPUs in it (default 0: never). Every row shows
 #               the lowest shares seen, vhost/virtio-user: each one's CPU time over the window's wall time
 #               (a little over 1.00 when the console and runtime threads add theirs).
+#   --huge      both processes on 2 MiB hugepages, as DPDK's performance reports run it (testpmd: --in-memory
+#               --single-file-segments, hugetlb memfds and one vhost-user region a segment list, no files left
+#               in /dev/hugepages; ours: its default, hugetlb memfds). Default: both on 4 KiB pages (--no-huge,
+#               testpmd -m 1024), which any machine has.
+#               As root the script reserves the pages (hugepages/setup-hugepages.sh); it refuses to start
+#               when fewer are free than the two processes take.
 #   --plan      print the command lines of every measurement and exit (check --lcores on a new machine)
 #   --scenarios older names, still accepted: rx = to-vhost dpdk/ours, tx = from-vhost dpdk/ours,
 #               utx = to-vhost ours/dpdk, urx = from-vhost ours/dpdk
@@ -52,7 +58,7 @@ cd "$(dirname "$0")/.."
 
 usage_error() { echo "vhost-rate: $* (--help lists the options)" >&2; exit 2; }
 runs=3 window=5 warmup=3 sizes="64 1518" burst=32 json=0 plan=0 dll=artifacts/bin/Datapath.App/Release/net10.0/datapath.dll dll_b=""
-layouts="split packed" dirs="to-vhost from-vhost" pairs="dpdk/ours ours/dpdk ours/ours" queues=1 lcores="" scenarios="" min_cpu=0 virtio_args=""
+layouts="split packed" dirs="to-vhost from-vhost" pairs="dpdk/ours ours/dpdk ours/ours" queues=1 lcores="" scenarios="" min_cpu=0 virtio_args="" huge=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs|--window|--warmup|--sizes|--burst|--dll|--dll-b|--layouts|--dirs|--pairs|--queues|--lcores|--scenarios|--min-cpu|--virtio-args)
@@ -60,6 +66,7 @@ while [ $# -gt 0 ]; do
       x=${1#--}; declare "${x//-/_}=$2"; shift 2 ;;     # --min-cpu 0.9 sets min_cpu=0.9
     --split|--packed) layouts=${1#--}; shift ;;
     --json) json=1; shift ;;
+    --huge) huge=1; shift ;;
     --plan) plan=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) usage_error "unknown option $1" ;;
@@ -136,6 +143,20 @@ if [ "$plan" = 0 ]; then
   for c in ${vhost_cpus:-}; do [[ " ${virtio_cpus:-} " != *" $c "* ]] || echo "vhost-rate: CPU $c carries both processes: the figures measure contention" >&2; done
   [ -f "$dll" ] || dotnet build Datapath.sln -c Release -v q -nologo >/dev/null
   [ -z "$dll_b" ] || [ -f "$dll_b" ] || usage_error "--dll-b: no file $dll_b"
+fi
+
+# Each side's memory: 4 KiB pages by default; with --huge, 2 MiB hugepages on both sides.
+# testpmd's default mbuf pool (155456 x 2176 B) takes about 185 pages; ours takes about 10.
+huge_pages_needed=400
+if [ "$huge" = 1 ]; then
+  mem_dpdk="--in-memory --single-file-segments" mem_ours=""
+  if [ "$plan" = 0 ]; then
+    hugepages/setup-hugepages.sh >&2 || exit 1
+    free=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)
+    [ "$free" -ge "$huge_pages_needed" ] || { echo "vhost-rate: --huge needs $huge_pages_needed free 2 MiB pages, $free are free" >&2; exit 1; }
+  fi
+else
+  mem_dpdk="--no-huge -m 1024" mem_ours="--no-huge"
 fi
 
 work=$(mktemp -d /tmp/vhost-rate.XXXXXX)
@@ -247,5 +268,5 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 [ -t 2 ] && printf '\r\033[K' >&2
 
 awk -f perf/lib/vhost-rate-table.awk -v json="$json" -v runs="$runs" -v window="$window" -v warmup="$warmup" -v burst="$burst" \
-  -v lb="$load_before" -v la="$load_after" -v cpus="$ncpu" \
+  -v pages="$([ "$huge" = 1 ] && echo 2m || echo 4k)" -v lb="$load_before" -v la="$load_after" -v cpus="$ncpu" \
   -v model="$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" "$results"

@@ -1,6 +1,7 @@
 # The two processes of one vhost-rate measurement: started with a console on a fifo, read, stopped.
 # Sourced by perf/vhost-rate.sh, which sets: work (temp dir), tag (prefix of everything we create),
-# dll, burst, plan (1: print the commands instead of running them).
+# dll, burst, plan (1: print the commands instead of running them), mem_dpdk and mem_ours (each side's
+# memory options: 4 KiB pages, or hugepages with --huge).
 # Every process is ours to end, by its PID only; its /run/dpdk directory goes with it.
 
 declare -A PID FD LOG      # per started process: pid, fifo write fd, output log
@@ -82,14 +83,14 @@ lcore_map() { # queues "cpu cpu ..."
 testpmd() { # name lcores queues vdev app-args...
   local n=$1 lcores=$2 q=$3 vdev=$4; shift 4
   # lib.vhost.config at info: the vhost logs the negotiated features (check_layout reads them)
-  start_proc "$n" stdbuf -oL -eL dpdk-testpmd --lcores "$lcores" --no-huge -m 1024 --no-pci --no-shconf \
+  start_proc "$n" stdbuf -oL -eL dpdk-testpmd --lcores "$lcores" $mem_dpdk --no-pci --no-shconf \
     --file-prefix "$tag-$n" --log-level=lib.vhost.config:info --vdev "$vdev" \
     -- -i --nb-cores="$q" --rxq="$q" --txq="$q" --burst="$burst" "$@"
 }
 
 datapath() { # name lcores queues vdev app-args... (the build: $DLL_USE, else $dll)
   local n=$1 lcores=$2 q=$3 vdev=$4; shift 4
-  start_proc "$n" dotnet "${DLL_USE:-$dll}" --lcores "$lcores" --no-huge --file-prefix "$tag-$n" --vdev "$vdev" \
+  start_proc "$n" dotnet "${DLL_USE:-$dll}" --lcores "$lcores" $mem_ours --file-prefix "$tag-$n" --vdev "$vdev" \
     -- -i --nb-cores="$q" --rxq="$q" --txq="$q" --burst="$burst" "$@"
 }
 

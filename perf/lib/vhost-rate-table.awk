@@ -1,7 +1,8 @@
 # The vhost-rate table (or --json) from its results file, one measurement a line:
 #   queues direction layout frame-bytes pair run mpps forwarding-cpus lcores-vhost lcores-virtio cpu-share-vhost cpu-share-virtio
 # pair = virtio-user impl/vhost impl, each dpdk|ours|b (b: the --dll-b build); direction = to-vhost|from-vhost.
-# Set with -v: json (0|1), runs, window, warmup, burst, lb, la (load averages), cpus, model.
+# Set with -v: json (0|1), runs, window, warmup, burst, lb, la (load averages), cpus, model, pages (the
+# page size both processes ran on: 4k or 2m).
 # Each row is the median of its runs with the spread (min-max); its ratio is to the DPDK/DPDK row of the
 # same queues, direction, layout and frame size. ns/pkt = 1e3 / Mpps; ns/pkt/core = that times the CPUs
 # that carry one process's forwarding lcores (1e3 / Mpps per core), so scaling can be projected.
@@ -37,8 +38,8 @@ END {
   npairs = split("dpdk/dpdk dpdk/ours dpdk/b ours/dpdk b/dpdk ours/ours b/b ours/b b/ours", pairs, " ")
   gsub(/["\\]/, "", model)
   if (json) {
-    printf "{\"runs\":%d,\"window_s\":%s,\"warmup_s\":%s,\"burst\":%d,\"cpus\":%d,\"cpu\":\"%s\",\"load_before\":\"%s\",\"load_after\":\"%s\",\"rows\":[",
-      runs, window, warmup, burst, cpus, model, lb, la
+    printf "{\"runs\":%d,\"window_s\":%s,\"warmup_s\":%s,\"burst\":%d,\"pages\":\"%s\",\"cpus\":%d,\"cpu\":\"%s\",\"load_before\":\"%s\",\"load_after\":\"%s\",\"rows\":[",
+      runs, window, warmup, burst, pages, cpus, model, lb, la
     r = 0
     for (i = 1; i <= n; i++) {
       split(order[i], g, " ")
@@ -63,7 +64,8 @@ END {
     print "]}"
     exit
   }
-  printf "# vhost-user packet rate at the receiver: median of %d runs (min-max), %s s windows after %s s warm-up, burst %d\n", runs, window, warmup, burst
+  printf "# vhost-user packet rate at the receiver: median of %d runs (min-max), %s s windows after %s s warm-up, burst %d, %s\n",
+    runs, window, warmup, burst, (pages == "2m" ? "2 MiB hugepages (--huge)" : "4 KiB pages")
   printf "# machine: %d CPUs (%s), load average before %s, after %s\n", cpus, model, lb, la
   for (j = 1; j <= nq; j++) {
     q = qorder[j]

@@ -24,7 +24,7 @@ public class VhostRateScriptTests
     {
         using var p = Run("bash", Script, "--help");
         Assert.Equal(0, p.ExitCode);
-        foreach (var option in new[] { "--pairs", "--dirs", "--layouts", "--packed", "--queues", "--lcores", "--json", "--plan", "--runs", "--min-cpu" })
+        foreach (var option in new[] { "--pairs", "--dirs", "--layouts", "--packed", "--queues", "--lcores", "--json", "--plan", "--runs", "--min-cpu", "--huge" })
             Assert.Contains(option, p.Stdout);
     }
 
@@ -53,6 +53,28 @@ public class VhostRateScriptTests
         Assert.Contains("--nb-cores=4 --rxq=4 --txq=4", p.Stdout);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Huge_puts_both_processes_on_hugepages_and_leaves_the_default_on_4_KiB_pages(bool huge)
+    {
+        string[] args = ["--plan", "--sizes", "64", "--split", "--dirs", "to-vhost", "--pairs", "dpdk/ours"];
+        using var p = Run("bash", [Script, .. args, .. (huge ? new[] { "--huge" } : [])]);
+        Assert.Equal(0, p.ExitCode);
+        var lines = p.Stdout.Split('\n');
+        var dpdk = lines.Where(l => l.Contains("dpdk-testpmd")).ToList();
+        var ours = lines.Where(l => l.Contains("datapath.dll")).ToList();
+        Assert.Equal(3, dpdk.Count);   // baseline: both sides; our row: the virtio-user
+        Assert.Single(ours);
+        foreach (string l in dpdk)
+        {
+            // testpmd on hugepages takes hugetlb memfds in one region a segment list and leaves no files behind
+            Assert.Equal(huge, l.Contains(" --in-memory --single-file-segments "));
+            Assert.Equal(!huge, l.Contains(" --no-huge -m 1024 "));
+        }
+        Assert.Equal(!huge, ours[0].Contains(" --no-huge "));
+    }
+
     [Fact]
     public void TableGivesRatiosToTheDpdkBaselineAndCostPerCore()
     {
@@ -70,10 +92,11 @@ public class VhostRateScriptTests
         ]);
         try
         {
-            string[] vars = ["-v", "runs=3", "-v", "window=5", "-v", "warmup=3", "-v", "burst=32", "-v", "lb=0 0 0", "-v", "la=0 0 0", "-v", "cpus=2", "-v", "model=test"];
+            string[] vars = ["-v", "runs=3", "-v", "window=5", "-v", "warmup=3", "-v", "burst=32", "-v", "lb=0 0 0", "-v", "la=0 0 0", "-v", "cpus=2", "-v", "model=test", "-v", "pages=2m"];
             using var json = Run("awk", ["-f", TableAwk, "-v", "json=1", .. vars, results]);
             Assert.Equal(0, json.ExitCode);
             var rows = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("rows").EnumerateArray().ToList();
+            Assert.Equal("2m", JsonDocument.Parse(json.Stdout).RootElement.GetProperty("pages").GetString());
             Assert.Equal(3, rows.Count);
             var ours = rows.Single(r => r.GetProperty("vhost").GetString() == "datapath");
             Assert.Equal("Datapath virtio-user -> Datapath vhost", ours.GetProperty("scenario").GetString());
@@ -87,6 +110,7 @@ public class VhostRateScriptTests
 
             using var table = Run("awk", ["-f", TableAwk, "-v", "json=0", .. vars, results]);
             Assert.Equal(0, table.ExitCode);
+            Assert.Contains("burst 32, 2 MiB hugepages (--huge)", table.Stdout);
             Assert.Matches(@"Datapath virtio-user -> Datapath vhost\s+split\s+64B\s+1\s+3\.000 \(2\.000-4\.000\)\s+1\.54\s+333\.3\s+333\.3\s+0\.60\s+0\.95/0\.99", table.Stdout);
         }
         finally { File.Delete(results); }
