@@ -4,7 +4,7 @@
 #   perf/vhost-rate.sh [--runs 3] [--window 5] [--warmup 3] [--sizes "64 1518"] [--burst 32] [--json]
 #                      [--layouts "split packed" | --split | --packed] [--dirs "to-vhost from-vhost"]
 #                      [--pairs "dpdk/ours ours/dpdk ours/ours"] [--queues "1"] [--lcores VHOST/VIRTIO]
-#                      [--min-cpu 0.9] [--huge] [--dll PATH] [--dll-b PATH] [--plan]
+#                      [--min-cpu 0.9] [--huge | --no-huge] [--dll PATH] [--dll-b PATH] [--plan]
 #   (./run.sh bench-vhost builds the Release engine first and passes its arguments here)
 #
 # Two processes, a vhost-user back-end (net_vhost, the socket's server) and a virtio-user front-end
@@ -23,12 +23,14 @@
 #               got less than this share of its forwarding CPUs in it (default 0: never). Every row shows
 #               the lowest shares seen, vhost/virtio-user: each one's CPU time over the window's wall time
 #               (a little over 1.00 when the console and runtime threads add theirs).
-#   --huge      both processes on 2 MiB hugepages, as DPDK's performance reports run it (testpmd: --in-memory
-#               --single-file-segments, hugetlb memfds and one vhost-user region a segment list, no files left
-#               in /dev/hugepages; ours: its default, hugetlb memfds). Default: both on 4 KiB pages (--no-huge,
-#               testpmd -m 1024), which any machine has.
-#               As root the script reserves the pages (hugepages/setup-hugepages.sh); it refuses to start
-#               when fewer are free than the two processes take.
+#   --huge      both processes on 2 MiB hugepages, as DPDK is run for its performance reports (testpmd:
+#               --in-memory --single-file-segments, hugetlb memfds, one vhost-user region a segment list and
+#               no files left in /dev/hugepages; ours: its default, hugetlb memfds). As root the script
+#               reserves the pages (hugepages/setup-hugepages.sh); it refuses to start when fewer are free
+#               than the two processes take.
+#   --no-huge   both on 4 KiB pages (testpmd --no-huge -m 1024, ours --no-huge), which any machine has.
+#               Default: hugepages when they can be had (as --huge, after reserving them as root), else
+#               4 KiB pages with a line on stderr saying so. The table's header says which ran.
 #   --plan      print the command lines of every measurement and exit (check --lcores on a new machine)
 #   --scenarios older names, still accepted: rx = to-vhost dpdk/ours, tx = from-vhost dpdk/ours,
 #               utx = to-vhost ours/dpdk, urx = from-vhost ours/dpdk
@@ -58,7 +60,7 @@ cd "$(dirname "$0")/.."
 
 usage_error() { echo "vhost-rate: $* (--help lists the options)" >&2; exit 2; }
 runs=3 window=5 warmup=3 sizes="64 1518" burst=32 json=0 plan=0 dll=artifacts/bin/Datapath.App/Release/net10.0/datapath.dll dll_b=""
-layouts="split packed" dirs="to-vhost from-vhost" pairs="dpdk/ours ours/dpdk ours/ours" queues=1 lcores="" scenarios="" min_cpu=0 virtio_args="" huge=0
+layouts="split packed" dirs="to-vhost from-vhost" pairs="dpdk/ours ours/dpdk ours/ours" queues=1 lcores="" scenarios="" min_cpu=0 virtio_args="" huge=auto
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs|--window|--warmup|--sizes|--burst|--dll|--dll-b|--layouts|--dirs|--pairs|--queues|--lcores|--scenarios|--min-cpu|--virtio-args)
@@ -67,6 +69,7 @@ while [ $# -gt 0 ]; do
     --split|--packed) layouts=${1#--}; shift ;;
     --json) json=1; shift ;;
     --huge) huge=1; shift ;;
+    --no-huge) huge=0; shift ;;
     --plan) plan=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) usage_error "unknown option $1" ;;
@@ -145,16 +148,22 @@ if [ "$plan" = 0 ]; then
   [ -z "$dll_b" ] || [ -f "$dll_b" ] || usage_error "--dll-b: no file $dll_b"
 fi
 
-# Each side's memory: 4 KiB pages by default; with --huge, 2 MiB hugepages on both sides.
+# Each side's memory: hugepages (--huge, or by default when they can be had) or 4 KiB pages.
 # testpmd's default mbuf pool (155456 x 2176 B) takes about 185 pages; ours takes about 10.
 huge_pages_needed=400
+free_hugepages() { cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0; }
+if [ "$plan" = 0 ] && [ "$huge" != 0 ]; then
+  if [ "$(id -u)" = 0 ]; then hugepages/setup-hugepages.sh >&2 || true; fi
+  free=$(free_hugepages)
+  if [ "$free" -lt "$huge_pages_needed" ]; then
+    [ "$huge" = auto ] || { echo "vhost-rate: --huge needs $huge_pages_needed free 2 MiB pages, $free are free" >&2; exit 1; }
+    echo "vhost-rate: 4 KiB pages: $free free 2 MiB pages, the two processes need $huge_pages_needed (as root this script reserves them)" >&2
+    huge=0
+  fi
+fi
+[ "$huge" != auto ] || huge=1   # --plan prints what a machine with the pages would run
 if [ "$huge" = 1 ]; then
   mem_dpdk="--in-memory --single-file-segments" mem_ours=""
-  if [ "$plan" = 0 ]; then
-    hugepages/setup-hugepages.sh >&2 || exit 1
-    free=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)
-    [ "$free" -ge "$huge_pages_needed" ] || { echo "vhost-rate: --huge needs $huge_pages_needed free 2 MiB pages, $free are free" >&2; exit 1; }
-  fi
 else
   mem_dpdk="--no-huge -m 1024" mem_ours="--no-huge"
 fi
