@@ -1,7 +1,7 @@
 # The two processes of one vhost-rate measurement: started with a console on a fifo, read, stopped.
 # Sourced by perf/vhost-rate.sh, which sets: work (temp dir), tag (prefix of everything we create),
 # dll, burst, plan (1: print the commands instead of running them), mem_dpdk and mem_ours (each side's
-# memory options: 4 KiB pages, or hugepages with --huge).
+# memory options: hugepages, or 4 KiB pages).
 # Every process is ours to end, by its PID only; its /run/dpdk directory goes with it.
 
 declare -A PID FD LOG      # per started process: pid, fifo write fd, output log
