@@ -23,7 +23,6 @@ internal static unsafe class VhostDequeue
             ? Burst(new SplitOps(split), rt, pool, pkts, portId, ref counters)
             : Burst(new PackedOps(rt.Packed!), rt, pool, pkts, portId, ref counters);
 
-    [SkipLocalsInit]
     static int Burst<TQueue>(TQueue q, VringRuntime rt, PacketPool pool, Span<Packet> pkts, ushort portId, ref QueueCounters counters)
         where TQueue : struct, IRingOps
     {
@@ -41,15 +40,11 @@ internal static unsafe class VhostDequeue
             }
             want = waiting;
         }
-        VirtqSegment* segBuf = stackalloc VirtqSegment[MaxSegments];
-        var segs = new Span<VirtqSegment>(segBuf, MaxSegments);
-        VirtqChain* batchBuf = stackalloc VirtqChain[PackedVirtqueueDevice.BatchSize];
-        var batch = new Span<VirtqChain>(batchBuf, PackedVirtqueueDevice.BatchSize);
-        ushort* usedIds = stackalloc ushort[UsedBatch.Capacity];
-        uint* usedLengths = stackalloc uint[UsedBatch.Capacity];
-        var used = new UsedBatch(usedIds, usedLengths);
-        var copyEntries = stackalloc DeferredCopies.Entry[DeferredCopies.Capacity];
-        var copies = new DeferredCopies(copyEntries);
+        var scratch = rt.Scratch;
+        var segs = new Span<VirtqSegment>(scratch.Segments, MaxSegments);
+        var batch = scratch.Batch;
+        var used = scratch.Used;
+        var copies = scratch.Copies;
         var frames = new Frames(pkts, (uint)rt.NetHeaderSize, (uint)pool.DataRoom, portId, rt.ReadsTxHeader);
         bool returned = false;
         for (int i = 0; i < want;)

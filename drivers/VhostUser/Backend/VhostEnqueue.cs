@@ -14,8 +14,8 @@ namespace Datapath.Drivers.VhostUser.Backend;
 internal static unsafe class VhostEnqueue
 {
     /// <summary>Segments across all chains of one frame.</summary>
-    const int MaxSegments = 256;
-    const int MaxChains = 64;
+    const int MaxSegments = BurstScratch.MaxSegments;
+    const int MaxChains = BurstScratch.MaxChains;
 
     public static int Burst(VringRuntime rt, ReadOnlySpan<Packet> pkts, ref QueueCounters counters) =>
         rt.Split is { } split
@@ -35,21 +35,17 @@ internal static unsafe class VhostEnqueue
         }
     }
 
-    [SkipLocalsInit]
     static int Burst<TQueue>(TQueue q, VringRuntime rt, ReadOnlySpan<Packet> pkts, ref QueueCounters counters)
         where TQueue : struct, IRingOps
     {
         if (!q.HasAvailable()) return 0;
-        VirtqSegment* segBuf = stackalloc VirtqSegment[MaxSegments];
-        ushort* ids = stackalloc ushort[MaxChains];
-        uint* room = stackalloc uint[MaxChains];
-        ushort* usedIds = stackalloc ushort[UsedBatch.Capacity];
-        uint* usedLengths = stackalloc uint[UsedBatch.Capacity];
-        var used = new UsedBatch(usedIds, usedLengths);
-        var copyEntries = stackalloc DeferredCopies.Entry[DeferredCopies.Capacity];
-        var copies = new DeferredCopies(copyEntries);
-        VirtqChain* batchBuf = stackalloc VirtqChain[PackedVirtqueueDevice.BatchSize];
-        var batch = new Span<VirtqChain>(batchBuf, PackedVirtqueueDevice.BatchSize);
+        var scratch = rt.Scratch;
+        VirtqSegment* segBuf = scratch.Segments;
+        ushort* ids = scratch.ChainIds;
+        uint* room = scratch.ChainRoom;
+        var used = scratch.Used;
+        var copies = scratch.Copies;
+        var batch = scratch.Batch;
         bool logging = rt.Log is not null;
         uint hdrSize = (uint)rt.NetHeaderSize;
         int accepted = 0;

@@ -152,6 +152,9 @@ public sealed class VringRuntime
         if (Log is { } log && LogMemory!.TryLocalToGuest(local, out ulong gpa)) log.Mark(gpa, length);
     }
 
+    /// <summary>The working arrays of this ring's bursts, made with it (the data path allocates nothing).</summary>
+    internal BurstScratch Scratch { get; } = new();
+
     /// <summary>MRG_RXBUF: a frame may span several guest buffers.</summary>
     public bool Mergeable { get; }
     /// <summary>eventfd to write when the driver wants an interrupt; -1 = the driver polls.</summary>
