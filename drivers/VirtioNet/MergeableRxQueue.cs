@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Datapath.Drivers.Virtio;
 using Datapath.Engine.Packets;
 using Datapath.Engine.Ports;
@@ -19,11 +18,10 @@ public sealed unsafe class MergeableRxQueue<TRing>(uint vringIndex, TRing ring, 
     Packet _tail;
     int _remaining;      // buffers it still needs
 
-    [SkipLocalsInit]
     public override int Receive(Span<Packet> pkts, ref QueueCounters c)
     {
         if (!ReadyForBurst()) return 0;
-        Span<VirtqCompletion> done = stackalloc VirtqCompletion[MaxBurst];
+        Span<VirtqCompletion> done = Completions;
         // Each used buffer completes at most one frame: never more completions than room for frames.
         int n = Driver.PollUsed(done[..Math.Min(pkts.Length, MaxBurst)]);
         int got = 0;

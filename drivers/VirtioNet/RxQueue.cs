@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Datapath.Drivers.Virtio;
 using Datapath.Engine.Packets;
 using Datapath.Engine.Ports;
@@ -24,6 +23,11 @@ public unsafe class RxQueue<TRing> : VirtioNetRxQueue where TRing : struct, IDri
     // Packets the backend holds, by buffer id (split: head descriptor): the ring is shared memory the backend could
     // rewrite, this array is not. Release frees what is here.
     readonly nint[] _inRing;
+    // The bursts' working arrays, made with the queue rather than stackalloced per burst: a method
+    // that stackallocs and loops cannot be patched on-stack (OSR), so the JIT compiles it fully
+    // optimized at once and it never tiers or gets dynamic PGO. One lcore owns a queue.
+    protected readonly VirtqCompletion[] Completions = new VirtqCompletion[MaxBurst];
+    readonly Packet[] _fresh = new Packet[MaxBurst];
 
     /// <summary>Completions with a length of at most the header (or one the driver rejected).</summary>
     protected ulong BadLength;
@@ -48,11 +52,10 @@ public unsafe class RxQueue<TRing> : VirtioNetRxQueue where TRing : struct, IDri
     public override ulong HostileValues => Driver.Errors + BadLength + BadNumBuffers;
 
     /// <summary>Takes up to pkts.Length received packets (headers stripped) and refills the ring.</summary>
-    [SkipLocalsInit]
     public override int Receive(Span<Packet> pkts, ref QueueCounters c)
     {
         if (!ReadyForBurst()) return 0;
-        Span<VirtqCompletion> done = stackalloc VirtqCompletion[MaxBurst];
+        Span<VirtqCompletion> done = Completions;
         int n = Driver.PollUsed(done[..Math.Min(pkts.Length, MaxBurst)]);
         int got = 0;
         ulong bytes = 0;
@@ -91,10 +94,9 @@ public unsafe class RxQueue<TRing> : VirtioNetRxQueue where TRing : struct, IDri
     }
 
     /// <summary>Offers fresh buffers for every free descriptor; one kick at most, if the backend wants it.</summary>
-    [SkipLocalsInit]
     protected void Refill(ref QueueCounters c)
     {
-        Span<Packet> fresh = stackalloc Packet[MaxBurst];
+        Span<Packet> fresh = _fresh;
         bool added = false;
         while (Driver.FreeDescriptors > 0)
         {

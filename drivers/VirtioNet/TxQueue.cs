@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Datapath.Drivers.Virtio;
 using Datapath.Engine.Packets;
 using Datapath.Engine.Ports;
@@ -22,6 +21,12 @@ public sealed unsafe class TxQueue<TRing> : VirtioNetTxQueue where TRing : struc
     readonly MappedMemory _memory;
     readonly ulong _zeroHeader;
     readonly nint[] _inRing;
+    // The bursts' working arrays, made with the queue rather than stackalloced per burst: a method
+    // that stackallocs and loops cannot be patched on-stack (OSR), so the JIT compiles it fully
+    // optimized at once and it never tiers or gets dynamic PGO. One lcore owns a queue.
+    readonly VirtqBuffer[] _chain = new VirtqBuffer[MaxSegments + 1];
+    readonly VirtqCompletion[] _done = new VirtqCompletion[MaxBurst];
+    readonly Packet[] _sent = new Packet[MaxBurst];
 
     /// <param name="zeroHeader">The constant zero header as the device addresses it (VA or IOVA, as <paramref name="addressing"/> says).</param>
     public TxQueue(uint vringIndex, TRing ring, MappedMemory memory, ulong zeroHeader, QueueAddressing addressing = default)
@@ -39,14 +44,13 @@ public sealed unsafe class TxQueue<TRing> : VirtioNetTxQueue where TRing : struc
     public override uint ResumeBase() => _driver.ResumeBase();
     public override ulong HostileValues => _driver.Errors;
 
-    [SkipLocalsInit]
     public override int Transmit(ReadOnlySpan<Packet> pkts, ref QueueCounters c)
     {
         if (!ReadyForBurst()) return 0;
         // Packed rings reclaim only when the burst might not fit (IDriverRing.ReclaimWhenFull): no
         // packet takes more than MaxSegments + 1 slots, so below that reserve the ring is never stuck.
         if (!_driver.ReclaimWhenFull || _driver.FreeDescriptors < 2 * pkts.Length + MaxSegments + 1) Reclaim();
-        Span<VirtqBuffer> chain = stackalloc VirtqBuffer[MaxSegments + 1];
+        Span<VirtqBuffer> chain = _chain;
         int accepted = 0;
         int queued = 0;
         ulong bytes = 0;
@@ -99,11 +103,10 @@ public sealed unsafe class TxQueue<TRing> : VirtioNetTxQueue where TRing : struc
     }
 
     /// <summary>Frees the packets of every chain the backend has used.</summary>
-    [SkipLocalsInit]
     void Reclaim()
     {
-        Span<VirtqCompletion> done = stackalloc VirtqCompletion[MaxBurst];
-        Span<Packet> sent = stackalloc Packet[MaxBurst];
+        Span<VirtqCompletion> done = _done;
+        Span<Packet> sent = _sent;
         int n;
         do
         {
