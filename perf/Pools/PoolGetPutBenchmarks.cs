@@ -8,7 +8,8 @@ namespace Datapath.Benchmarks.Pools;
 /// <summary>
 /// Raw get/put of 1, 8 and 32 buffers (rte_mempool_get_bulk/put_bulk, DPDK's mempool_perf_autotest
 /// in spirit), per buffer. Cached: the thread is an lcore and hits its private cache; uncached: no
-/// lcore, every call is a CAS on the shared ring's head and a wait on its tail.
+/// lcore, every call is a CAS on the shared ring's head and a wait on its tail. AllocFree32 is the
+/// packet-level pair the data path calls (Alloc of a burst, FreeBulk), headers reset included.
 /// `./run.sh bench-micro --filter '*Pool*'`
 /// </summary>
 [SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 5)]
@@ -20,6 +21,7 @@ public class PoolGetPutBenchmarks
 
     PacketPool _pool = null!;
     readonly nint[] _objs = new nint[32];
+    readonly Packet[] _burst = new Packet[32];
 
     [Params(false, true)]
     public bool Cached { get; set; }
@@ -58,6 +60,17 @@ public class PoolGetPutBenchmarks
         {
             if (!_pool.GetBulk(objs)) throw new InvalidOperationException("pool empty");
             _pool.PutBulk(objs);
+        }
+    }
+
+    [Benchmark(OperationsPerInvoke = Rounds * 32)]
+    public void AllocFree32()
+    {
+        var burst = _burst.AsSpan();
+        for (int r = 0; r < Rounds; r++)
+        {
+            if (!_pool.Alloc(burst)) throw new InvalidOperationException("pool empty");
+            PacketPool.FreeBulk(burst);
         }
     }
 }
