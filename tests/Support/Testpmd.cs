@@ -84,7 +84,7 @@ public sealed partial class Testpmd : IDisposable
             hugepages: false, client ? [] : [socket]) { SocketPath = socket };
         try
         {
-            tp.WaitUntil(() => tp.Stdout.Contains(Prompt) && (client || File.Exists(socket)), Startup,
+            tp.WaitUntil(() => WithoutEvents(tp.Stdout).Contains(Prompt) && (client || File.Exists(socket)), Startup,
                 client ? "testpmd did not start" : $"testpmd did not create {socket}");
             return tp;
         }
@@ -109,7 +109,7 @@ public sealed partial class Testpmd : IDisposable
             ["--total-num-mbufs=16384", "--nb-cores=1", .. app], hugepages: false, server ? [socket] : []) { SocketPath = socket };
         try
         {
-            tp.WaitUntil(() => tp.Stdout.Contains(Prompt), Startup, "testpmd did not start");
+            tp.WaitUntil(() => WithoutEvents(tp.Stdout).Contains(Prompt), Startup, "testpmd did not start");
             return tp;
         }
         catch
@@ -162,7 +162,7 @@ public sealed partial class Testpmd : IDisposable
         string reply = "";
         WaitUntil(() =>
         {
-            string text = StdoutFrom(mark);
+            string text = WithoutEvents(StdoutFrom(mark));
             int echo = text.IndexOf(command, StringComparison.Ordinal); // echoed as "command\r\n"
             if (echo < 0) return false;
             int start = text.IndexOf('\n', echo + command.Length) + 1;
@@ -222,6 +222,16 @@ public sealed partial class Testpmd : IDisposable
         }
         return false;
     }
+
+    /// <summary>
+    /// The console text without testpmd's device event lines. Its interrupt thread prints each event
+    /// ("\nPort 0: link state change event\n", eth_event_callback in testpmd.c) the moment it comes,
+    /// so one can land inside a prompt being printed ("t", the event, "estpmd> ") or inside a reply.
+    /// </summary>
+    internal static string WithoutEvents(string text) => PortEvent().Replace(text, "");
+
+    [GeneratedRegex(@"\nPort \d+: [A-Za-z ]+ event\n")]
+    private static partial Regex PortEvent();
 
     [GeneratedRegex(@"RX-packets:\s*(\d+)\s+RX-missed:\s*(\d+)\s+RX-bytes:\s*(\d+)\s+RX-errors:\s*(\d+)\s+RX-nombuf:\s*\d+\s+TX-packets:\s*(\d+)\s+TX-errors:\s*(\d+)\s+TX-bytes:\s*(\d+)")]
     private static partial Regex StatsBlock();
