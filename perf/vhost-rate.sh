@@ -4,7 +4,7 @@
 #   perf/vhost-rate.sh [--runs 3] [--window 5] [--warmup 3] [--sizes "64 1518"] [--burst 32] [--json]
 #                      [--layouts "split packed" | --split | --packed] [--dirs "to-vhost from-vhost"]
 #                      [--pairs "dpdk/ours ours/dpdk ours/ours"] [--queues "1"] [--lcores VHOST/VIRTIO]
-#                      [--min-cpu 0.9] [--huge | --no-huge] [--dll PATH] [--dll-b PATH] [--plan]
+#                      [--min-cpu 0.9] [--c2c-tolerance 0.25] [--huge | --no-huge] [--dll PATH] [--dll-b PATH] [--plan]
 #   (./run.sh bench-vhost builds the Release engine first and passes its arguments here)
 #
 # Two processes, a vhost-user back-end (net_vhost, the socket's server) and a virtio-user front-end
@@ -23,6 +23,12 @@
 #               got less than this share of its forwarding CPUs in it (default 0: never). Every row shows
 #               the lowest shares seen, vhost/virtio-user: each one's CPU time over the window's wall time
 #               (a little over 1.00 when the console and runtime threads add theirs).
+#   --c2c-tolerance  on a virtual machine the host may move the vCPUs: while they share an L3 a cache line
+#               crosses between them 3-4x faster, and packet rates follow. Around every measurement the
+#               script times a cache line's round trip between the two processes' first CPUs (c2c, ns,
+#               before and after). A run's ratio to its baseline counts as matched when all four probes
+#               (the row's and the baseline's, before and after) agree within this fraction (default 0.25);
+#               the "matched" column is the median of the matched runs' ratios, with how many there were.
 #   --huge      both processes on 2 MiB hugepages, as DPDK is run for its performance reports (testpmd:
 #               --in-memory --single-file-segments, hugetlb memfds, one vhost-user region a segment list and
 #               no files left in /dev/hugepages; ours: its default, hugetlb memfds). As root the script
@@ -59,11 +65,11 @@ cd "$(dirname "$0")/.."
 . perf/lib/vhost-procs.sh
 
 usage_error() { echo "vhost-rate: $* (--help lists the options)" >&2; exit 2; }
-runs=3 window=5 warmup=3 sizes="64 1518" burst=32 json=0 plan=0 dll=artifacts/bin/Datapath.App/Release/net10.0/datapath.dll dll_b=""
+runs=3 window=5 warmup=3 sizes="64 1518" burst=32 json=0 plan=0 dll=artifacts/bin/Datapath.App/Release/net10.0/datapath.dll dll_b="" c2c_tolerance=0.25
 layouts="split packed" dirs="to-vhost from-vhost" pairs="dpdk/ours ours/dpdk ours/ours" queues=1 lcores="" scenarios="" min_cpu=0 virtio_args="" huge=auto
 while [ $# -gt 0 ]; do
   case "$1" in
-    --runs|--window|--warmup|--sizes|--burst|--dll|--dll-b|--layouts|--dirs|--pairs|--queues|--lcores|--scenarios|--min-cpu|--virtio-args)
+    --runs|--window|--warmup|--sizes|--burst|--dll|--dll-b|--layouts|--dirs|--pairs|--queues|--lcores|--scenarios|--min-cpu|--virtio-args|--c2c-tolerance)
       [ $# -ge 2 ] || usage_error "$1 needs a value"
       x=${1#--}; declare "${x//-/_}=$2"; shift 2 ;;     # --min-cpu 0.9 sets min_cpu=0.9
     --split|--packed) layouts=${1#--}; shift ;;
@@ -82,6 +88,7 @@ for x in "$runs" "$burst"; do is_uint "$x" || usage_error "--runs and --burst ta
 for x in "$window" "$warmup"; do [[ $x =~ ^[0-9]+(\.[0-9]+)?$ ]] || usage_error "--window and --warmup take seconds, not '$x'"; done
 [[ -z $virtio_args || $virtio_args =~ ^(,[a-z_]+=[0-9a-f:]+)+$ ]] || usage_error "--virtio-args takes ,key=value pairs for both virtio-users' vdevs, e.g. ',in_order=0', not '$virtio_args'"
 [[ $min_cpu =~ ^(0(\.[0-9]+)?|1(\.0*)?)$ ]] || usage_error "--min-cpu takes a share of the CPUs, 0 to 1, not '$min_cpu'"
+[[ $c2c_tolerance =~ ^[0-9]+(\.[0-9]+)?$ ]] || usage_error "--c2c-tolerance takes a fraction, e.g. 0.25, not '$c2c_tolerance'"
 for x in $sizes; do is_uint "$x" || usage_error "--sizes takes frame bytes, not '$x'"; done
 for x in $queues; do is_uint "$x" && [ "$x" -le 16 ] || usage_error "--queues takes 1..16, not '$x'"; done
 for x in $layouts; do [[ $x =~ ^(split|packed)$ ]] || usage_error "--layouts takes split and/or packed, not '$x'"; done
@@ -125,6 +132,7 @@ expand_cpus() { # "0-3,8" -> "0 1 2 3 8"
   echo $out
 }
 ncpu=$(nproc)
+probe_dll=artifacts/bin/Datapath.Benchmarks/Release/net10.0/Datapath.Benchmarks.dll
 if [ -n "$lcores" ]; then
   [[ $lcores == */* ]] || usage_error "--lcores takes VHOST_CPUS/VIRTIO_CPUS, e.g. 1/0 or 8-15/0-7, not '$lcores'"
   vhost_cpus=$(expand_cpus "${lcores%%/*}") virtio_cpus=$(expand_cpus "${lcores#*/}")
@@ -144,9 +152,15 @@ if [ "$plan" = 0 ]; then
   [ "$ncpu" -ge 2 ] || { echo "vhost-rate needs 2 CPUs (one per process); this machine has $ncpu" >&2; exit 1; }
   for c in ${vhost_cpus:-} ${virtio_cpus:-}; do [ -d "/sys/devices/system/cpu/cpu$c" ] || usage_error "--lcores: there is no CPU $c here"; done
   for c in ${vhost_cpus:-}; do [[ " ${virtio_cpus:-} " != *" $c "* ]] || echo "vhost-rate: CPU $c carries both processes: the figures measure contention" >&2; done
-  [ -f "$dll" ] || dotnet build Datapath.sln -c Release -v q -nologo >/dev/null
+  [ -f "$dll" ] && [ -f "$probe_dll" ] || dotnet build Datapath.sln -c Release -v q -nologo >/dev/null
   [ -z "$dll_b" ] || [ -f "$dll_b" ] || usage_error "--dll-b: no file $dll_b"
 fi
+
+# Where the hypervisor put the two processes' CPUs: a cache line's round trip between the first CPU of
+# each, in ns (perf/Topology/CoreToCore.cs), probed before and after every measurement.
+c2c_probe() { # cpu-a cpu-b
+  dotnet "$probe_dll" c2c "$1" "$2" 2>/dev/null || echo 0
+}
 
 # Each side's memory: hugepages (--huge, or by default when they can be had) or 4 KiB pages.
 # testpmd's default mbuf pool (155456 x 2176 B) takes about 185 pages; ours takes about 10.
@@ -204,6 +218,7 @@ measure() { # queues direction layout size pair
   uargs+=$virtio_args
   cpus_for "$q"; vl=$(lcore_map "$q" "$VH_CPUS") ul=$(lcore_map "$q" "$VU_CPUS")
   [ "$plan" = 1 ] && echo "queues $q, $dir, $layout, $size B, $(label "$dir" "$pair"):"
+  [ "$plan" = 1 ] || C2C=$(c2c_probe "${VH_CPUS%% *}" "${VU_CPUS%% *}")
   start_impl "$vimpl" vhost "$vl" "$q" "net_vhost0,iface=$sock,queues=$q" --forward-mode="$vmode" --txpkts="$size" --auto-start
   [ "$plan" = 0 ] || { start_impl "$uimpl" virtio "$ul" "$q" "net_virtio_user0,path=$sock,queues=$q$uargs" --forward-mode="$umode" --txpkts="$size" --auto-start; MPPS=0; return; }
   wait_for vhost 60 "a prompt" has_prompt vhost "testpmd> "
@@ -240,6 +255,7 @@ measure() { # queues direction layout size pair
   stop_proc virtio
   stop_proc vhost
   rm -f "$sock"
+  C2C+=" $(c2c_probe "${VH_CPUS%% *}" "${VU_CPUS%% *}")"
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -264,8 +280,8 @@ for run in $(seq "$runs"); do
             measure "$q" "$dir" "$layout" "$size" "$pair"
             done_n=$((done_n + 1))
             [ "$plan" = 0 ] || continue
-            echo "$q $dir $layout $size $pair $run $MPPS $FWD $(lcore_map "$q" "$VH_CPUS") $(lcore_map "$q" "$VU_CPUS") $SHARES" >>"$results"
-            progress "$what: $MPPS Mpps, CPU share vhost/virtio-user ${SHARES/ //}"
+            echo "$q $dir $layout $size $pair $run $MPPS $FWD $(lcore_map "$q" "$VH_CPUS") $(lcore_map "$q" "$VU_CPUS") $SHARES $C2C" >>"$results"
+            progress "$what: $MPPS Mpps, CPU share vhost/virtio-user ${SHARES/ //}, c2c ${C2C/ //} ns"
           done
         done
       done
@@ -276,6 +292,6 @@ done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 [ -t 2 ] && printf '\r\033[K' >&2
 
-awk -f perf/lib/vhost-rate-table.awk -v json="$json" -v runs="$runs" -v window="$window" -v warmup="$warmup" -v burst="$burst" \
+awk -f perf/lib/vhost-rate-table.awk -v json="$json" -v runs="$runs" -v tol="$c2c_tolerance" -v window="$window" -v warmup="$warmup" -v burst="$burst" \
   -v pages="$([ "$huge" = 1 ] && echo 2m || echo 4k)" -v lb="$load_before" -v la="$load_after" -v cpus="$ncpu" \
   -v model="$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" "$results"

@@ -1,5 +1,6 @@
 # The vhost-rate table (or --json) from its results file, one measurement a line:
 #   queues direction layout frame-bytes pair run mpps forwarding-cpus lcores-vhost lcores-virtio cpu-share-vhost cpu-share-virtio
+#   c2c-before c2c-after
 # pair = virtio-user impl/vhost impl, each dpdk|ours|b (b: the --dll-b build); direction = to-vhost|from-vhost.
 # Set with -v: json (0|1), runs, window, warmup, burst, lb, la (load averages), cpus, model, pages (the
 # page size both processes ran on: 4k or 2m).
@@ -8,10 +9,19 @@
 # that carry one process's forwarding lcores (1e3 / Mpps per core), so scaling can be projected.
 # cpu v/u = the lowest, over the row's runs, of the CPU share each process had in its window: CPU time
 # over wall time per forwarding CPU (1.00: its pollers had their CPUs to themselves).
+# c2c = a cache line's round trip between the two processes' first CPUs, ns, probed before and after each
+# measurement (min-max over the row's runs). matched = the median, over the runs whose four probes (this
+# row's and its baseline's, before and after) agree within tol (a fraction), of this row's rate over the
+# baseline's in the same run, and how many runs that was: ratios between measurements that ran with the
+# vCPUs placed alike.
+BEGIN { if (tol == "") tol = 0.25 }
 {
   group = $1 " " $2 " " $3 " " $4
   v[group, $5] = v[group, $5] " " $7
   shv[group, $5] = shv[group, $5] " " $11; shu[group, $5] = shu[group, $5] " " $12
+  c2c[group, $5] = c2c[group, $5] " " $13 " " $14
+  rate[group, $5, $6] = $7; probes[group, $5, $6] = $13 " " $14
+  if ($6 + 0 > maxrun) maxrun = $6 + 0
   if (!($1 in cores)) qorder[++nq] = $1
   cores[$1] = $8; lv[$1] = $9; lu[$1] = $10
   if (!(group in seen)) { seen[group] = 1; order[++n] = group }
@@ -33,6 +43,21 @@ function name(dir, pair,   p) {
 }
 function jlist(s,   a, k, i, r) { k = split(s, a, " "); r = ""; for (i = 1; i <= k; i++) r = r (i > 1 ? "," : "") a[i]; return "[" r "]" }
 function over(q) { return q + 0 > cores[q] + 0 }
+# Sets MATCHED (the median ratio over matched runs, or -1), NMATCHED, NBOTH and RATIOS (every run's ratio).
+function matched(group, pair,   r, a, k, i, lo4, hi4, list) {
+  list = ""; NMATCHED = 0; NBOTH = 0; RATIOS = ""
+  for (r = 1; r <= maxrun; r++) {
+    if (!((group, pair, r) in rate) || !((group, "dpdk/dpdk", r) in rate) || rate[group, "dpdk/dpdk", r] <= 0) continue
+    NBOTH++
+    RATIOS = RATIOS " " sprintf("%.3f", rate[group, pair, r] / rate[group, "dpdk/dpdk", r])
+    k = split(probes[group, pair, r] " " probes[group, "dpdk/dpdk", r], a, " ")
+    lo4 = a[1] + 0; hi4 = a[1] + 0
+    for (i = 2; i <= k; i++) { if (a[i] + 0 < lo4) lo4 = a[i] + 0; if (a[i] + 0 > hi4) hi4 = a[i] + 0 }
+    if (k < 4 || lo4 <= 0 || hi4 > lo4 * (1 + tol)) continue
+    NMATCHED++; list = list " " rate[group, pair, r] / rate[group, "dpdk/dpdk", r]
+  }
+  MATCHED = NMATCHED ? median(list) : -1
+}
 
 END {
   npairs = split("dpdk/dpdk dpdk/ours dpdk/b ours/dpdk b/dpdk ours/ours b/b ours/b b/ours", pairs, " ")
@@ -57,8 +82,11 @@ END {
           (med > 0 ? sprintf("%.1f", 1e3 / med) : "null"), cores[g[1]], (med > 0 ? sprintf("%.1f", 1e3 * cores[g[1]] / med) : "null"),
           lv[g[1]], lu[g[1]], (over(g[1]) ? "true" : "false"), (dm > 0 ? sprintf("%.3f", med / dm) : "null")
         a = lo(shv[order[i], pairs[m]]); b = lo(shu[order[i], pairs[m]])
-        printf "\"cpu_share_min\":%.2f,\"cpu_share_vhost_runs\":%s,\"cpu_share_virtio_user_runs\":%s}",
+        printf "\"cpu_share_min\":%.2f,\"cpu_share_vhost_runs\":%s,\"cpu_share_virtio_user_runs\":%s,",
           (a < b ? a : b), jlist(shv[order[i], pairs[m]]), jlist(shu[order[i], pairs[m]])
+        matched(order[i], pairs[m])
+        printf "\"c2c_ns_runs\":%s,\"ratio_runs\":%s,\"ratio_matched\":%s,\"runs_matched\":%d,\"c2c_tolerance\":%s}",
+          jlist(c2c[order[i], pairs[m]]), jlist(RATIOS), (MATCHED >= 0 ? sprintf("%.3f", MATCHED) : "null"), NMATCHED, tol
       }
     }
     print "]}"
@@ -72,7 +100,7 @@ END {
     printf "# queues %d: vhost --lcores %s, virtio-user --lcores %s (lcore 0: console only)%s\n", q, lv[q], lu[q],
       (over(q) ? sprintf(" *: %d forwarding lcores on %d CPU(s) per process", q, cores[q]) : "")
   }
-  printf "%-44s %-6s %5s %3s %21s %7s %7s %11s %7s %9s\n", "sender -> receiver", "layout", "frame", "q", "Mpps median (min-max)", "Gbit/s", "ns/pkt", "ns/pkt/core", "vs DPDK", "cpu v/u"
+  printf "%-44s %-6s %5s %3s %21s %7s %7s %11s %7s %9s %11s %9s\n", "sender -> receiver", "layout", "frame", "q", "Mpps median (min-max)", "Gbit/s", "ns/pkt", "ns/pkt/core", "vs DPDK", "cpu v/u", "matched", "c2c ns"
   for (i = 1; i <= n; i++) {
     split(order[i], g, " ")
     if (i > 1) print ""
@@ -81,14 +109,19 @@ END {
       s = v[order[i], pairs[m]]
       if (s == "") continue
       med = median(s)
-      printf "%-44s %-6s %4dB %2d%s %7.3f (%5.3f-%5.3f) %7.2f %7s %11s %7s %4.2f/%4.2f\n", name(g[2], pairs[m]), g[3], g[4], g[1], (over(g[1]) ? "*" : " "),
+      matched(order[i], pairs[m])
+      printf "%-44s %-6s %4dB %2d%s %7.3f (%5.3f-%5.3f) %7.2f %7s %11s %7s %4.2f/%4.2f %11s %9s\n", name(g[2], pairs[m]), g[3], g[4], g[1], (over(g[1]) ? "*" : " "),
         med, lo(s), hi(s), med * g[4] * 8 / 1000,
         (med > 0 ? sprintf("%.1f", 1e3 / med) : "-"), (med > 0 ? sprintf("%.1f", 1e3 * cores[g[1]] / med) : "-"),
-        (pairs[m] == "dpdk/dpdk" ? "1.00" : dm > 0 ? sprintf("%.2f", med / dm) : "-"), lo(shv[order[i], pairs[m]]), lo(shu[order[i], pairs[m]])
+        (pairs[m] == "dpdk/dpdk" ? "1.00" : dm > 0 ? sprintf("%.2f", med / dm) : "-"), lo(shv[order[i], pairs[m]]), lo(shu[order[i], pairs[m]]),
+        (pairs[m] == "dpdk/dpdk" ? "" : MATCHED >= 0 ? sprintf("%.2f %d/%d", MATCHED, NMATCHED, NBOTH) : sprintf("- 0/%d", NBOTH)),
+        sprintf("%d-%d", lo(c2c[order[i], pairs[m]]), hi(c2c[order[i], pairs[m]]))
     }
   }
   if (n) {
     printf "\n# ns/pkt = 1e3 / Mpps; ns/pkt/core = per forwarding core (ns/pkt x CPUs carrying one process's forwarding lcores)\n"
     printf "# cpu v/u = lowest CPU share of the vhost / virtio-user process in a window, per forwarding CPU (below ~0.9: others ran there)\n"
+    printf "# c2c ns = cache-line round trip between the two processes' CPUs around each measurement (min-max): where the host put the vCPUs\n"
+    printf "# matched = median ratio to DPDK/DPDK over the runs whose c2c probes, this row's and the baseline's, agree within %d%% (runs used/runs)\n", tol * 100
   }
 }

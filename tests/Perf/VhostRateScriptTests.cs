@@ -24,7 +24,7 @@ public class VhostRateScriptTests
     {
         using var p = Run("bash", Script, "--help");
         Assert.Equal(0, p.ExitCode);
-        foreach (var option in new[] { "--pairs", "--dirs", "--layouts", "--packed", "--queues", "--lcores", "--json", "--plan", "--runs", "--min-cpu", "--huge", "--no-huge" })
+        foreach (var option in new[] { "--pairs", "--dirs", "--layouts", "--packed", "--queues", "--lcores", "--json", "--plan", "--runs", "--min-cpu", "--c2c-tolerance", "--huge", "--no-huge" })
             Assert.Contains(option, p.Stdout);
     }
 
@@ -113,6 +113,43 @@ public class VhostRateScriptTests
             Assert.Equal(0, table.ExitCode);
             Assert.Contains("burst 32, 2 MiB hugepages (--huge)", table.Stdout);
             Assert.Matches(@"Datapath virtio-user -> Datapath vhost\s+split\s+64B\s+1\s+3\.000 \(2\.000-4\.000\)\s+1\.54\s+333\.3\s+333\.3\s+0\.60\s+0\.95/0\.99", table.Stdout);
+        }
+        finally { File.Delete(results); }
+    }
+    [Fact]
+    public void MatchedRatioLeavesOutRunsWhoseVcpusWerePlacedApart()
+    {
+        // The last two fields: a cache line's round trip between the two CPUs before and after, in ns.
+        // Run 1: both near (~140); run 2: ours measured after the host moved the vCPUs apart (~440);
+        // run 3: both apart. Runs 1 and 3 compare like with like, run 2 does not.
+        string results = Path.GetTempFileName();
+        File.WriteAllLines(results,
+        [
+            "1 to-vhost split 64 dpdk/dpdk 1 40.0 1 0@1,1@1 0@0,1@0 1.0 1.0 140 142",
+            "1 to-vhost split 64 dpdk/ours 1 36.0 1 0@1,1@1 0@0,1@0 1.0 1.0 141 139",
+            "1 to-vhost split 64 dpdk/dpdk 2 40.0 1 0@1,1@1 0@0,1@0 1.0 1.0 138 140",
+            "1 to-vhost split 64 dpdk/ours 2 14.0 1 0@1,1@1 0@0,1@0 1.0 1.0 440 445",
+            "1 to-vhost split 64 dpdk/dpdk 3 15.0 1 0@1,1@1 0@0,1@0 1.0 1.0 430 450",
+            "1 to-vhost split 64 dpdk/ours 3 15.0 1 0@1,1@1 0@0,1@0 1.0 1.0 436 441",
+        ]);
+        try
+        {
+            string[] vars = ["-v", "runs=3", "-v", "window=5", "-v", "warmup=3", "-v", "burst=32", "-v", "lb=0 0 0", "-v", "la=0 0 0",
+                "-v", "cpus=2", "-v", "model=test", "-v", "pages=2m", "-v", "tol=0.25"];
+            using var json = Run("awk", ["-f", TableAwk, "-v", "json=1", .. vars, results]);
+            Assert.Equal(0, json.ExitCode);
+            var ours = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("rows").EnumerateArray()
+                .Single(r => r.GetProperty("vhost").GetString() == "datapath");
+            Assert.Equal(2, ours.GetProperty("runs_matched").GetInt32());
+            Assert.Equal(0.95, ours.GetProperty("ratio_matched").GetDouble());        // median of 36/40 and 15/15
+            Assert.Equal(0.375, ours.GetProperty("ratio_to_dpdk").GetDouble());       // the plain ratio of medians, 15 / 40, mixes placements
+            Assert.Equal([0.9, 0.35, 1.0], ours.GetProperty("ratio_runs").EnumerateArray().Select(e => e.GetDouble()));
+            Assert.Equal([141, 139, 440, 445, 436, 441], ours.GetProperty("c2c_ns_runs").EnumerateArray().Select(e => e.GetInt32()));
+
+            using var table = Run("awk", ["-f", TableAwk, "-v", "json=0", .. vars, results]);
+            Assert.Equal(0, table.ExitCode);
+            Assert.Matches(@"DPDK virtio-user -> Datapath vhost\s.*\s0\.95 2/3\s+139-445\n", table.Stdout);
+            Assert.Matches(@"DPDK virtio-user -> DPDK vhost\s.*\s138-450\n", table.Stdout);
         }
         finally { File.Delete(results); }
     }
