@@ -35,6 +35,9 @@ internal static unsafe class VhostEnqueue
         }
     }
 
+    // Compiled on its own, not into the wrapper, as VhostDequeue's burst (see there): the per-frame
+    // helpers stay inlined whatever the wrapper's inlining budget.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     static int Burst<TQueue>(TQueue q, VringRuntime rt, ReadOnlySpan<Packet> pkts, ref QueueCounters counters)
         where TQueue : struct, IRingOps
     {
