@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading;
 
 namespace Datapath.Drivers.Virtio;
@@ -103,7 +104,7 @@ public sealed unsafe class SplitVirtqueueDevice
         if (_inFlight[head]) { _errors.HeadInFlight++; return VirtqPop.Dropped; }
 
         chain.Id = head;
-        if (!WalkChain(head, segments, ref chain))
+        if (!TryTakeSingle(head, segments, ref chain) && !WalkChain(head, segments, ref chain))
         {
             if (_translationPending)
             {
@@ -126,6 +127,30 @@ public sealed unsafe class SplitVirtqueueDevice
     }
 
     bool _translationPending;
+
+    /// <summary>
+    /// The common chain, one descriptor with neither NEXT nor INDIRECT (a virtio-net frame with its
+    /// header, as DPDK's virtio and Linux with ANY_LAYOUT send it), taken without the general walk and
+    /// its bookkeeping. Decides only success: anything else (a zero length, an address that does not
+    /// translate, no room) returns false and <see cref="WalkChain"/> reads the descriptor again,
+    /// rejects and counts it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    bool TryTakeSingle(ushort head, Span<VirtqSegment> segments, ref VirtqChain chain)
+    {
+        VirtqDescriptor d = VirtqDescriptor.ReadOnce(_ring.Desc + head);
+        if ((d.Flags & (VirtqDescriptor.FlagNext | VirtqDescriptor.FlagIndirect)) != 0 || d.Len == 0 || segments.Length == 0) return false;
+        if (!_memory.TryTranslate(d.Addr, d.Len, out nint p)) return false;
+        bool writable = (d.Flags & VirtqDescriptor.FlagWrite) != 0;
+        ref VirtqSegment s = ref segments[0];
+        s.Data = (byte*)p;
+        s.Length = d.Len;
+        s.Writable = writable;
+        chain.Segments = 1;
+        chain.ReadableBytes = writable ? 0 : d.Len;
+        chain.WritableBytes = writable ? d.Len : 0;
+        return true;
+    }
 
     bool TranslationMissed()
     {
