@@ -91,8 +91,10 @@ public sealed unsafe class SplitVirtqueueDriver
             ushort next = last ? (ushort)0 : _next[d];
             // Fields that already hold their value are not stored again (DPDK does the same for
             // avail->ring): in order, a slot comes back with the same len, flags and next, and
-            // fewer stores wait behind the missing ones in the store buffer.
-            p->Addr = b.Iova;
+            // fewer stores wait behind the missing ones in the store buffer. A receive ring refilled
+            // from the burst it just freed gets the same buffer too (PacketPool hands a burst back in
+            // the order it was freed): then no field changes, and the device's copy of the line stays valid.
+            if (p->Addr != b.Iova) p->Addr = b.Iova;
             if (p->Len != b.Length) p->Len = b.Length;
             if (p->Flags != flags) p->Flags = flags;
             if (p->Next != next) p->Next = next;
