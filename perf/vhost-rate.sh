@@ -158,8 +158,11 @@ fi
 
 # Where the hypervisor put the two processes' CPUs: a cache line's round trip between the first CPU of
 # each, in ns (perf/Topology/CoreToCore.cs), probed before and after every measurement.
-c2c_probe() { # cpu-a cpu-b
-  dotnet "$probe_dll" c2c "$1" "$2" 2>/dev/null || echo 0
+c2c_probe() { # cpu-a cpu-b: prints ns, or 0 when it could not be measured (0 never matches)
+  local ns
+  ns=$(timeout 10 dotnet "$probe_dll" c2c "$1" "$2" 2>/dev/null) || ns=0
+  [[ $ns =~ ^[0-9]+$ ]] || ns=0
+  echo "$ns"
 }
 
 # Each side's memory: hugepages (--huge, or by default when they can be had) or 4 KiB pages.
