@@ -15,6 +15,12 @@ public interface IGuestMemory
     /// vhost does, instead of dropping it.
     /// </summary>
     bool MissesAreTransient => false;
+
+    /// <summary>
+    /// The same translation as a flat table when that is all it is (no IOMMU in between): the devices
+    /// then call <see cref="GuestAddressMap.TryTranslate"/> directly instead of through this interface.
+    /// </summary>
+    GuestAddressMap? Flat => null;
 }
 
 /// <summary>One contiguous mapping: [GuestBase, GuestBase + Size) ↔ [HostBase, HostBase + Size).</summary>
@@ -23,17 +29,7 @@ public sealed class GuestMemoryRegion(ulong guestBase, nint hostBase, ulong size
     public ulong GuestBase { get; } = guestBase;
     public nint HostBase { get; } = hostBase;
     public ulong Size { get; } = size;
+    public GuestAddressMap Flat { get; } = new([(guestBase, size, hostBase)]);
 
-    public bool TryTranslate(ulong address, uint length, out nint local)
-    {
-        // Subtractions only: address + length could wrap around 2^64.
-        ulong offset = address - GuestBase;
-        if (address < GuestBase || offset > Size || length > Size - offset)
-        {
-            local = 0;
-            return false;
-        }
-        local = HostBase + (nint)offset;
-        return true;
-    }
+    public bool TryTranslate(ulong address, uint length, out nint local) => Flat.TryTranslate(address, length, out local);
 }

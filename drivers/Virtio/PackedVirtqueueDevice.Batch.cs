@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading;
 
 namespace Datapath.Drivers.Virtio;
@@ -12,13 +13,44 @@ public sealed unsafe partial class PackedVirtqueueDevice
     /// Takes the next <see cref="BatchSize"/> buffers at once when they are the descriptors of one cache
     /// line (the next slot starts a line that lies inside the ring), all available, and each a whole
     /// buffer in one descriptor (neither NEXT nor INDIRECT) with a free id, a non-zero length and an
-    /// address that translates — the common case of a virtio-net transmit ring (DPDK's vhost batch
-    /// dequeue takes the same shape). The four flags words are read first, with acquire, then the rest
-    /// of each descriptor once (§2.8.21.1.1). On false nothing was taken or counted: the caller goes on
-    /// with <see cref="TryPop"/>, which takes, and counts, whatever did not fit here.
+    /// address that translates (with a flat memory map: into its largest range) — the common case of
+    /// a virtio-net transmit ring (DPDK's vhost batch dequeue takes the same shape). The four flags
+    /// words are read first, with acquire, then the rest of each descriptor once (§2.8.21.1.1). On
+    /// false nothing was taken or counted: the caller goes on with <see cref="TryPop"/>, which takes,
+    /// and counts, whatever did not fit here (another range of the map, chains, bad descriptors,
+    /// IOTLB misses).
     /// On true, <paramref name="segments"/>[i] and <paramref name="chains"/>[i] describe buffer i.
     /// </summary>
     public bool TryPopBatch(Span<VirtqSegment> segments, Span<VirtqChain> chains)
+        => _memory.Flat is { } map
+            ? TryPopBatch(new LargestRange(map), segments, chains)
+            : TryPopBatch(new ThroughInterface(_memory), segments, chains);
+
+    /// <summary>How the batch translates an address; a struct, so each way is compiled on its own.</summary>
+    interface IBatchTranslation
+    {
+        bool TryTranslate(ulong address, uint length, out nint local);
+    }
+
+    /// <summary>
+    /// The flat map's largest range, inline, with no call: the JIT keeps values live across a call on
+    /// the stack, and spilled nearly every local of the loop below around the translation call it had.
+    /// </summary>
+    readonly struct LargestRange(GuestAddressMap map) : IBatchTranslation
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool TryTranslate(ulong address, uint length, out nint local) => map.TryTranslateLargest(address, length, out local);
+    }
+
+    /// <summary>Anything else (an IOTLB): a call per address.</summary>
+    readonly struct ThroughInterface(DescriptorTranslation memory) : IBatchTranslation
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool TryTranslate(ulong address, uint length, out nint local) => memory.TryTranslate(address, length, out local);
+    }
+
+    bool TryPopBatch<TTranslation>(TTranslation translation, Span<VirtqSegment> segments, Span<VirtqChain> chains)
+        where TTranslation : struct, IBatchTranslation
     {
         int pos = _nextAvail;
         if ((pos & (BatchSize - 1)) != 0 || pos + BatchSize > _size || _size - _slotsInFlight < BatchSize) return false;
@@ -26,7 +58,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
         PackedDescriptor* d = _ring.Desc + pos;
         bool wrap = _availWrap;
         // The four flags as read, 16 bits each, kept in a register: no stack array (a stackalloc keeps
-        // the method out of tiered compilation, and with it the devirtualized TryTranslate).
+        // the method out of tiered compilation).
         ulong flags = 0;
         for (int i = 0; i < BatchSize; i++)
         {
@@ -35,15 +67,15 @@ public sealed unsafe partial class PackedVirtqueueDevice
             flags |= (ulong)f << (16 * i);
         }
 
+        bool[] inFlight = _inFlight;
         int taken = 0;
         for (; taken < BatchSize; taken++)
         {
             // Plain reads: the acquire reads of the flags above keep them after the flags.
-            ulong addr = d[taken].Addr;
             uint len = d[taken].Len;
             ushort id = d[taken].Id;
-            if (len == 0 || id >= _size || _inFlight[id] || !_memory.TryTranslate(addr, len, out nint local)) goto Undo;
-            _inFlight[id] = true; // a repeated id in the same line fails the check of its second slot
+            if (len == 0 || id >= inFlight.Length || inFlight[id] || !translation.TryTranslate(d[taken].Addr, len, out nint local)) goto Undo;
+            inFlight[id] = true; // a repeated id in the same line fails the check of its second slot
             bool writable = ((flags >> (16 * taken)) & PackedDescriptor.FlagWrite) != 0;
             // Field by field into the caller's arrays: a struct built whole on the stack and copied
             // out is read back as one 16-byte load over four smaller stores, which cannot forward.
@@ -71,7 +103,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
         return true;
 
     Undo:
-        for (int i = 0; i < taken; i++) _inFlight[chains[i].Id] = false;
+        for (int i = 0; i < taken; i++) inFlight[chains[i].Id] = false;
         return false;
     }
 }

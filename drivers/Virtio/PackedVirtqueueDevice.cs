@@ -16,7 +16,7 @@ namespace Datapath.Drivers.Virtio;
 public sealed unsafe partial class PackedVirtqueueDevice
 {
     readonly PackedRing _ring;
-    readonly IGuestMemory _memory;
+    readonly DescriptorTranslation _memory;
     readonly int _size;
     readonly bool _eventIdx;
     readonly bool _indirect;
@@ -54,7 +54,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
         if (lastAvail >= ring.Size)
             throw new ArgumentOutOfRangeException(nameof(lastAvail), lastAvail, $"packed ring resume index must be below the queue size {ring.Size}");
         _ring = ring;
-        _memory = memory;
+        _memory = new DescriptorTranslation(memory);
         _size = ring.Size;
         _eventIdx = eventIdx;
         _indirect = indirectDesc;

@@ -15,7 +15,7 @@ namespace Datapath.Drivers.Virtio;
 public sealed unsafe class SplitVirtqueueDevice
 {
     readonly SplitRing _ring;
-    readonly IGuestMemory _memory;
+    readonly DescriptorTranslation _memory;
     readonly int _size;
     readonly int _mask;
     readonly bool _eventIdx;
@@ -38,7 +38,7 @@ public sealed unsafe class SplitVirtqueueDevice
         ushort lastAvail = 0, ushort usedIdx = 0)
     {
         _ring = ring;
-        _memory = memory;
+        _memory = new DescriptorTranslation(memory);
         _size = ring.Size;
         _mask = ring.Size - 1;
         _eventIdx = eventIdx;

@@ -19,31 +19,17 @@ public sealed unsafe class GuestMemoryTable : IGuestMemory
         public nint Local => MapBase + (nint)MmapOffset;
     }
 
-    /// <summary>What a descriptor address is looked up in: one flat 24-byte entry a region.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    readonly struct GuestSpan(ulong guestPhysAddr, ulong size, nint local)
-    {
-        public readonly ulong GuestPhysAddr = guestPhysAddr;
-        public readonly ulong Size = size;
-        public readonly nint Local = local;
-    }
-
     readonly Region[] _regions;
-    /// <summary>
-    /// The regions for <see cref="TryTranslate"/>, largest first: a front-end's packet buffers are in
-    /// its largest region (a guest's RAM; DPDK's virtio-user on hugepages sends its mbuf pool's segment
-    /// list after four small ones), so most descriptors match the first entry instead of the last.
-    /// Regions never overlap in guest addresses (<see cref="MapRegion"/>), so the order cannot change
-    /// what an address translates to.
-    /// </summary>
-    readonly GuestSpan[] _bySize;
+
+    /// <summary>Guest physical address → local pointer, the lookup the devices call directly.</summary>
+    public GuestAddressMap Flat { get; }
 
     public static GuestMemoryTable Empty { get; } = new([]);
 
     GuestMemoryTable(Region[] regions)
     {
         _regions = regions;
-        _bySize = [.. regions.OrderByDescending(r => r.Size).Select(r => new GuestSpan(r.GuestPhysAddr, r.Size, r.Local))];
+        Flat = new GuestAddressMap(regions.Select(r => (r.GuestPhysAddr, r.Size, r.Local)));
     }
 
     public IReadOnlyList<Region> Regions => _regions;
@@ -87,20 +73,7 @@ public sealed unsafe class GuestMemoryTable : IGuestMemory
     public static GuestMemoryTable From(IReadOnlyList<Region> regions) => new(regions.ToArray());
 
     /// <summary>Guest physical address (descriptor addresses without an IOMMU) → local pointer.</summary>
-    public bool TryTranslate(ulong address, uint length, out nint local)
-    {
-        foreach (ref readonly var r in _bySize.AsSpan())
-        {
-            ulong off = address - r.GuestPhysAddr;
-            if (address >= r.GuestPhysAddr && off < r.Size && length <= r.Size - off)
-            {
-                local = r.Local + (nint)off;
-                return true;
-            }
-        }
-        local = 0;
-        return false;
-    }
+    public bool TryTranslate(ulong address, uint length, out nint local) => Flat.TryTranslate(address, length, out local);
 
     /// <summary>Local pointer (inside a mapped region) → guest physical address, for the dirty log.</summary>
     public bool TryLocalToGuest(void* local, out ulong gpa)
