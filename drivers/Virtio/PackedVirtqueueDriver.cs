@@ -127,6 +127,29 @@ public sealed unsafe partial class PackedVirtqueueDriver
     }
 
     /// <summary>
+    /// <see cref="TryAdd"/> for a chain of one buffer (a transmitted frame with its header in front, a
+    /// receive buffer): one slot written, without the walk over a chain and its checks.
+    /// </summary>
+    public bool TryAddOne(VirtqBuffer b, nint cookie, out ushort id)
+    {
+        id = 0;
+        if (_inRing == _size || _outstanding == _size) return false;
+        id = AllocateId();
+        int head = _nextAvail;
+        PackedDescriptor* d = _ring.Desc + head;
+        d->Addr = b.Iova;
+        // As in TryAdd: in order, a slot comes back with the same len and id; a store skipped is one
+        // fewer waiting behind the missing ones.
+        if (d->Len != b.Length) d->Len = b.Length;
+        if (d->Id != id) d->Id = id;
+        ushort flags = AvailBits;
+        if (b.DeviceWritable) flags |= PackedDescriptor.FlagWrite;
+        StepAvail();
+        Commit(id, head, flags, 1, b.DeviceWritable ? b.Length : 0, cookie);
+        return true;
+    }
+
+    /// <summary>
     /// Like <see cref="TryAdd"/>, but the chain goes into <paramref name="table"/> (the caller's
     /// memory, reachable by the device at <paramref name="tableIova"/>, untouched until the buffer
     /// is used) and takes one ring slot flagged INDIRECT (§2.8.7; needs VIRTIO_F_INDIRECT_DESC).

@@ -114,6 +114,30 @@ public sealed unsafe class SplitVirtqueueDriver
         return true;
     }
 
+    /// <summary><see cref="TryAdd"/> for a chain of one buffer: one descriptor, without the walk over a chain.</summary>
+    public bool TryAddOne(VirtqBuffer b, nint cookie, out ushort head)
+    {
+        head = _freeHead;
+        if (_freeCount == 0) return false;
+        ushort flags = b.DeviceWritable ? VirtqDescriptor.FlagWrite : (ushort)0;
+        VirtqDescriptor* p = _ring.Desc + head;
+        // Stored only when changed, as in TryAdd; a lone descriptor's next is 0.
+        if (p->Addr != b.Iova) p->Addr = b.Iova;
+        if (p->Len != b.Length) p->Len = b.Length;
+        if (p->Flags != flags) p->Flags = flags;
+        if (p->Next != 0) p->Next = 0;
+        _freeHead = _next[head];
+        _freeCount--;
+        _chainLength[head] = 1;
+        _writableBytes[head] = b.DeviceWritable ? b.Length : 0;
+        _cookie[head] = cookie;
+        ref ushort entry = ref _ring.AvailRing[_availIdx & _mask];
+        if (entry != head) entry = head;
+        _availIdx++;
+        _outstanding++;
+        return true;
+    }
+
     /// <summary>
     /// Makes every chain added since the last call visible to the device (§2.7.13.3). The release
     /// store orders the descriptor and avail->ring writes before the new idx: a device that reads

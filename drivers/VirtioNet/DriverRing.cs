@@ -20,6 +20,8 @@ public interface IDriverRing
     /// <summary>Where a (re)connected back-end resumes (SET_VRING_BASE).</summary>
     uint ResumeBase();
     bool TryAdd(ReadOnlySpan<VirtqBuffer> chain, nint cookie, out ushort id);
+    /// <summary><see cref="TryAdd"/> for a chain of one buffer, without the chain walk (every rx buffer, most tx frames).</summary>
+    bool TryAddOne(VirtqBuffer buffer, nint cookie, out ushort id);
     void Publish();
     bool NeedsNotify();
     int PollUsed(Span<VirtqCompletion> done);
@@ -57,6 +59,7 @@ public readonly unsafe struct SplitDriverRing : IDriverRing
     /// <summary>used->idx: every buffer made available after it is still ours and still in the ring.</summary>
     public uint ResumeBase() => Volatile.Read(ref *_ring.UsedIdx);
     public bool TryAdd(ReadOnlySpan<VirtqBuffer> chain, nint cookie, out ushort id) => _driver.TryAdd(chain, cookie, out id);
+    public bool TryAddOne(VirtqBuffer buffer, nint cookie, out ushort id) => _driver.TryAddOne(buffer, cookie, out id);
     public void Publish() => _driver.Publish();
     public bool NeedsNotify() => _driver.NeedsNotify();
     public int PollUsed(Span<VirtqCompletion> done) => _driver.PollUsed(done);
@@ -88,6 +91,7 @@ public readonly unsafe struct PackedDriverRing : IDriverRing
     /// <summary>The slot after the last one the device marked used, wrap counter in bit 15 (<see cref="PackedVringBase"/>).</summary>
     public uint ResumeBase() => _driver.ResumeBase();
     public bool TryAdd(ReadOnlySpan<VirtqBuffer> chain, nint cookie, out ushort id) => _driver.TryAdd(chain, cookie, out id);
+    public bool TryAddOne(VirtqBuffer buffer, nint cookie, out ushort id) => _driver.TryAddOne(buffer, cookie, out id);
     public void Publish() => _driver.Publish();
     public bool NeedsNotify() => _driver.NeedsNotify();
     public int PollUsed(Span<VirtqCompletion> done) => _driver.PollUsed(done);

@@ -109,8 +109,7 @@ public unsafe class RxQueue<TRing> : VirtioNetRxQueue where TRing : struct, IDri
             foreach (var p in batch)
             {
                 ulong at = UseIova ? p.DataIova - HeaderSize : (ulong)(p.Data - HeaderSize);
-                var buffer = VirtqBuffer.Writable(at, (uint)(p.Tailroom + HeaderSize));
-                Driver.TryAdd(new ReadOnlySpan<VirtqBuffer>(in buffer), p.Address, out ushort id);
+                Driver.TryAddOne(VirtqBuffer.Writable(at, (uint)(p.Tailroom + HeaderSize)), p.Address, out ushort id);
                 _inRing[id] = p.Address;
             }
             added = true;

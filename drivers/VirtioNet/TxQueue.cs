@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Datapath.Drivers.Virtio;
 using Datapath.Engine.Packets;
 using Datapath.Engine.Ports;
@@ -67,27 +68,21 @@ public sealed unsafe class TxQueue<TRing> : VirtioNetTxQueue where TRing : struc
                 continue;
             }
             int length = p.PacketLength;
-            int k = 0;
             // Prepend only into a buffer we alone own: another holder would see the header.
             bool inPlace = p.Header->RefCnt == 1 && p.Headroom >= HeaderSize;
-            if (inPlace)
+            ushort id;
+            if (inPlace && segments == 1)
             {
+                // Header and frame in one descriptor (DPDK's "can push"): one slot, no chain to build.
                 byte* h = p.Prepend(HeaderSize);
                 VirtioNetHeader.StoreUnlessEqual(h, 0, 0);
-                chain[k++] = VirtqBuffer.Readable(UseIova ? p.DataIova : (ulong)h, (uint)p.DataLength);
+                if (!_driver.TryAddOne(VirtqBuffer.Readable(UseIova ? p.DataIova : (ulong)h, (uint)p.DataLength), p.Address, out id))
+                {
+                    p.Adjust(HeaderSize);
+                    break;
+                }
             }
-            else
-            {
-                chain[k++] = VirtqBuffer.Readable(_zeroHeader, HeaderSize);
-                chain[k++] = VirtqBuffer.Readable(UseIova ? p.DataIova : (ulong)p.Data, (uint)p.DataLength);
-            }
-            for (var s = p.Next; !s.IsNull; s = s.Next)
-                chain[k++] = VirtqBuffer.Readable(UseIova ? s.DataIova : (ulong)s.Data, (uint)s.DataLength);
-            if (!_driver.TryAdd(chain[..k], p.Address, out ushort id))
-            {
-                if (inPlace) p.Adjust(HeaderSize);
-                break;
-            }
+            else if (!TryAddChain(chain, p, inPlace, out id)) break;
             _inRing[id] = p.Address;
             bytes += (ulong)length;
             queued++;
@@ -100,6 +95,33 @@ public sealed unsafe class TxQueue<TRing> : VirtioNetTxQueue where TRing : struc
             if (_driver.NeedsNotify()) Kick();
         }
         return accepted;
+    }
+
+    /// <summary>
+    /// A packet as a chain: the header in its headroom or in a descriptor of its own (the shared zero
+    /// header), then one descriptor per segment. On false nothing was added and the packet is as it was.
+    /// Not inlined: the one-descriptor path stays a small loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    bool TryAddChain(Span<VirtqBuffer> chain, Packet p, bool inPlace, out ushort id)
+    {
+        int k = 0;
+        if (inPlace)
+        {
+            byte* h = p.Prepend(HeaderSize);
+            VirtioNetHeader.StoreUnlessEqual(h, 0, 0);
+            chain[k++] = VirtqBuffer.Readable(UseIova ? p.DataIova : (ulong)h, (uint)p.DataLength);
+        }
+        else
+        {
+            chain[k++] = VirtqBuffer.Readable(_zeroHeader, HeaderSize);
+            chain[k++] = VirtqBuffer.Readable(UseIova ? p.DataIova : (ulong)p.Data, (uint)p.DataLength);
+        }
+        for (var s = p.Next; !s.IsNull; s = s.Next)
+            chain[k++] = VirtqBuffer.Readable(UseIova ? s.DataIova : (ulong)s.Data, (uint)s.DataLength);
+        if (_driver.TryAdd(chain[..k], p.Address, out id)) return true;
+        if (inPlace) p.Adjust(HeaderSize);
+        return false;
     }
 
     /// <summary>Frees the packets of every chain the backend has used.</summary>

@@ -17,11 +17,16 @@ sealed unsafe class PackedRingFixture : IDisposable
     public readonly byte* Arena;
     public readonly GuestMemoryRegion Memory;
     readonly byte* _ringMemory;
+    readonly int _ringBytes;
+
+    /// <summary>Every byte of the ring (descriptors, avail/used or event areas), to compare two rings.</summary>
+    public ReadOnlySpan<byte> RingBytes => new(_ringMemory, _ringBytes);
 
     public PackedRingFixture(int queueSize)
     {
         var layout = new PackedRingLayout(queueSize);
         _ringMemory = (byte*)NativeMemory.AlignedAlloc((nuint)layout.TotalSize, 4096);
+        _ringBytes = layout.TotalSize;
         new Span<byte>(_ringMemory, layout.TotalSize).Clear();
         Ring = layout.Place(_ringMemory);
         Arena = (byte*)NativeMemory.AlignedAlloc(ArenaSize, 4096);
