@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Datapath.Engine.Packets;
 
 namespace Datapath.Engine.Ports;
@@ -70,7 +71,15 @@ public abstract class Port : IDisposable
     protected virtual void OnClose() { }
 
     /// <summary>Counters the PMD updates from its rx/tx paths (one writer per queue).</summary>
-    protected QueueCounterBlock Counters => _counters ?? throw new InvalidOperationException($"port {Id} ({Name}) is not configured");
+    protected QueueCounterBlock Counters
+    {
+        // Read by every burst: the throw, with its message, lives in a call of its own so this inlines.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _counters ?? NotConfigured();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    QueueCounterBlock NotConfigured() => throw new InvalidOperationException($"port {Id} ({Name}) is not configured");
 
     /// <summary>Driver-level counters folded into the totals (e.g. rx_nombuf, imissed).</summary>
     protected virtual void AddDeviceStats(ref ulong rxMissed, ref ulong rxNoMbuf) { }

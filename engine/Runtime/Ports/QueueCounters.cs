@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Datapath.Engine.Ports;
@@ -33,7 +34,10 @@ public sealed unsafe class QueueCounterBlock : IDisposable
         NativeMemory.Clear(_block, bytes);
     }
 
+    // Asked for by every rx/tx burst, empty polls included: inlined, they are an add and an address.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref QueueCounters Rx(int queue) => ref _block[queue];
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref QueueCounters Tx(int queue) => ref _block[RxQueues + queue];
 
     bool _disposed;
