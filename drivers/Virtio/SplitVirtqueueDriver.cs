@@ -100,17 +100,7 @@ public sealed unsafe class SplitVirtqueueDriver
             if (p->Next != next) p->Next = next;
             d = _next[d];
         }
-        _freeHead = d;
-        _freeCount -= chain.Length;
-        _chainLength[head] = (ushort)chain.Length;
-        _writableBytes[head] = (uint)writable;
-        _cookie[head] = cookie;
-        // In order, the entry already holds this head from the last lap: leaving it alone keeps the
-        // line clean in the device's cache, so its read does not fetch the line from ours.
-        ref ushort entry = ref _ring.AvailRing[_availIdx & _mask];
-        if (entry != head) entry = head;
-        _availIdx++;
-        _outstanding++;
+        Commit(head, d, chain.Length, (uint)writable, cookie);
         return true;
     }
 
@@ -126,16 +116,24 @@ public sealed unsafe class SplitVirtqueueDriver
         if (p->Len != b.Length) p->Len = b.Length;
         if (p->Flags != flags) p->Flags = flags;
         if (p->Next != 0) p->Next = 0;
-        _freeHead = _next[head];
-        _freeCount--;
-        _chainLength[head] = 1;
-        _writableBytes[head] = b.DeviceWritable ? b.Length : 0;
+        Commit(head, _next[head], 1, b.DeviceWritable ? b.Length : 0, cookie);
+        return true;
+    }
+
+    /// <summary>A chain written from <paramref name="head"/>: its bookkeeping, and its head into the available ring.</summary>
+    void Commit(ushort head, ushort nextFree, int descriptors, uint writable, nint cookie)
+    {
+        _freeHead = nextFree;
+        _freeCount -= descriptors;
+        _chainLength[head] = (ushort)descriptors;
+        _writableBytes[head] = writable;
         _cookie[head] = cookie;
+        // In order, the entry already holds this head from the last lap: leaving it alone keeps the
+        // line clean in the device's cache, so its read does not fetch the line from ours.
         ref ushort entry = ref _ring.AvailRing[_availIdx & _mask];
         if (entry != head) entry = head;
         _availIdx++;
         _outstanding++;
-        return true;
     }
 
     /// <summary>
