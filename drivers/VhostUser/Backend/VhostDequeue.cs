@@ -57,6 +57,11 @@ internal static unsafe class VhostDequeue
             if (want - i >= PackedVirtqueueDevice.BatchSize && q.TryPopBatch(segs, batch))
             {
                 returned = true;
+                // The four buffers' first lines (header and frame start, written by the driver's core) are
+                // asked for together before any is read, as DPDK's batch dequeue does: one miss's wait
+                // instead of four in a row when the header is read first thing in Take.
+                if (Sse.IsSupported)
+                    for (int k = 0; k < PackedVirtqueueDevice.BatchSize; k++) Sse.Prefetch0(segs[k].Data);
                 for (int k = 0; k < PackedVirtqueueDevice.BatchSize; k++)
                     frames.Take(q, rt, in batch[k], segs.Slice(k, 1), ref used, ref copies, ref counters);
                 i += PackedVirtqueueDevice.BatchSize;
