@@ -5,7 +5,7 @@ namespace Datapath.Drivers.Virtio;
 /// <summary>
 /// Guest addresses to local pointers through a flat table of ranges, largest first: what a device
 /// translates every descriptor address with when no IOMMU stands between (vhost-user's memory table,
-/// one mapped region). Sealed and not virtual, so the devices call it directly: a translation is
+/// one mapped region), and the front-end's virtual addresses (ring addresses, IOTLB targets) too. Sealed and not virtual, so the devices call it directly: a translation is
 /// three compares and an add per range tried, and an interface dispatch per descriptor would cost as
 /// much (the JIT devirtualizes one only when its profile of the call site happens to be kept).
 /// Every lookup checks that address + length lies inside one range, without overflow.
@@ -27,8 +27,9 @@ public sealed class GuestAddressMap
     readonly Range[] _others;
 
     /// <summary>
-    /// The ranges must not overlap in guest addresses (then their order cannot change what an address
-    /// translates to). Largest first: a front-end's packet buffers are in its largest region (a guest's
+    /// Ranges that do not overlap (guest physical ones never do: the memory table refuses them) translate
+    /// whatever their order; where a peer's ranges overlap, an address goes to the first that holds all
+    /// of it, which is still inside that range's mapping. Largest first: a front-end's packet buffers are in its largest region (a guest's
     /// RAM; DPDK's virtio-user on hugepages sends its mbuf pool after four small ones), so most
     /// descriptors match the first range tried.
     /// </summary>
@@ -42,7 +43,7 @@ public sealed class GuestAddressMap
     public int Count => _firstSize == 0 ? 0 : 1 + _others.Length;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryTranslate(ulong address, uint length, out nint local)
+    public bool TryTranslate(ulong address, ulong length, out nint local)
         => TryTranslateLargest(address, length, out local) || TryTranslateOthers(address, length, out local);
 
     /// <summary>
@@ -50,7 +51,7 @@ public sealed class GuestAddressMap
     /// path that leaves anything else to a general one. False says only "not in the largest range".
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryTranslateLargest(ulong address, uint length, out nint local)
+    public bool TryTranslateLargest(ulong address, ulong length, out nint local)
     {
         // Subtractions only: address + length could wrap around 2^64. An empty map's largest range has size 0.
         ulong off = address - _firstGuest;
@@ -59,7 +60,7 @@ public sealed class GuestAddressMap
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    bool TryTranslateOthers(ulong address, uint length, out nint local)
+    bool TryTranslateOthers(ulong address, ulong length, out nint local)
     {
         foreach (ref readonly var r in _others.AsSpan())
         {

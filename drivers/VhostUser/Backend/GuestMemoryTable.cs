@@ -24,12 +24,16 @@ public sealed unsafe class GuestMemoryTable : IGuestMemory
     /// <summary>Guest physical address → local pointer, the lookup the devices call directly.</summary>
     public GuestAddressMap Flat { get; }
 
+    /// <summary>Front-end virtual address → local pointer.</summary>
+    readonly GuestAddressMap _byUserAddress;
+
     public static GuestMemoryTable Empty { get; } = new([]);
 
     GuestMemoryTable(Region[] regions)
     {
         _regions = regions;
         Flat = new GuestAddressMap(regions.Select(r => (r.GuestPhysAddr, r.Size, r.Local)));
+        _byUserAddress = new GuestAddressMap(regions.Select(r => (r.UserAddr, r.Size, r.Local)));
     }
 
     public IReadOnlyList<Region> Regions => _regions;
@@ -92,20 +96,7 @@ public sealed unsafe class GuestMemoryTable : IGuestMemory
     }
 
     /// <summary>Front-end virtual address (vring addresses, IOTLB targets) → local pointer.</summary>
-    public bool TryTranslateUser(ulong address, ulong length, out nint local)
-    {
-        foreach (var r in _regions)
-        {
-            ulong off = address - r.UserAddr;
-            if (address >= r.UserAddr && off < r.Size && length <= r.Size - off)
-            {
-                local = r.Local + (nint)off;
-                return true;
-            }
-        }
-        local = 0;
-        return false;
-    }
+    public bool TryTranslateUser(ulong address, ulong length, out nint local) => _byUserAddress.TryTranslate(address, length, out local);
 
     public static void Unmap(Region r) => Libc.Munmap(r.MapBase, (nuint)r.MapSize);
 

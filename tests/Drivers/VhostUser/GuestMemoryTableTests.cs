@@ -53,4 +53,24 @@ public class GuestMemoryTableTests
         Assert.False(t.TryTranslate(Large.GuestPhysAddr, uint.MaxValue, out _));
         Assert.False(GuestMemoryTable.Empty.TryTranslate(Large.GuestPhysAddr, 1, out _));
     }
+
+    [Theory]
+    [MemberData(nameof(Orders))]
+    public void A_front_end_address_lands_in_its_own_region_and_nowhere_across_or_outside(int[] order)
+    {
+        var t = Table(order);
+        foreach (var r in new[] { Small, Middle, Large })
+        {
+            Assert.True(t.TryTranslateUser(r.UserAddr + 0x40, 64, out nint p));
+            Assert.Equal(r.Local + 0x40, p);
+            Assert.True(t.TryTranslateUser(r.UserAddr, r.Size, out nint whole));          // a whole region (a ring can be large)
+            Assert.Equal(r.Local, whole);
+        }
+        Assert.False(t.TryTranslateUser(Middle.UserAddr - 8, 16, out _));                 // across the Small/Middle seam
+        Assert.False(t.TryTranslateUser(Large.UserAddr + Large.Size - 8, 16, out _));     // past the end
+        Assert.False(t.TryTranslateUser(Large.UserAddr, Large.Size + 1, out _));
+        Assert.False(t.TryTranslateUser(Large.GuestPhysAddr, 1, out _));                  // a guest physical address is not one
+        Assert.False(t.TryTranslateUser(ulong.MaxValue - 3, 8, out _));                   // wraps 2^64
+        Assert.False(GuestMemoryTable.Empty.TryTranslateUser(Large.UserAddr, 1, out _));
+    }
 }
