@@ -67,16 +67,17 @@ public sealed unsafe partial class PackedVirtqueueDevice
             flags |= (ulong)f << (16 * i);
         }
 
-        bool[] inFlight = _inFlight;
+        InFlightBuffer[] buffers = _buffers;
         int taken = 0;
         for (; taken < BatchSize; taken++)
         {
             // Plain reads: the acquire reads of the flags above keep them after the flags.
             uint len = d[taken].Len;
             ushort id = d[taken].Id;
-            if (len == 0 || id >= inFlight.Length || inFlight[id] || !translation.TryTranslate(d[taken].Addr, len, out nint local)) goto Undo;
-            inFlight[id] = true; // a repeated id in the same line fails the check of its second slot
+            if (len == 0 || id >= buffers.Length || buffers[id].InFlight || !translation.TryTranslate(d[taken].Addr, len, out nint local)) goto Undo;
             bool writable = ((flags >> (16 * taken)) & PackedDescriptor.FlagWrite) != 0;
+            // In flight at once: a repeated id in the same line fails the check of its second slot.
+            buffers[id] = new InFlightBuffer(writable ? len : 0, 1, PackedEventSuppression.OffWrapOf(pos + taken, wrap));
             // Field by field into the caller's arrays: a struct built whole on the stack and copied
             // out is read back as one 16-byte load over four smaller stores, which cannot forward.
             ref VirtqSegment s = ref segments[taken];
@@ -90,20 +91,13 @@ public sealed unsafe partial class PackedVirtqueueDevice
             c.WritableBytes = writable ? len : 0;
         }
 
-        for (int i = 0; i < BatchSize; i++)
-        {
-            ushort id = chains[i].Id;
-            _writableBytes[id] = chains[i].WritableBytes;
-            _slots[id] = 1;
-            _popPosition[id] = PackedEventSuppression.OffWrapOf(pos + i, wrap);
-        }
         _slotsInFlight += BatchSize;
         _nextAvail = pos + BatchSize;
         if (_nextAvail == _size) { _nextAvail = 0; _availWrap = !wrap; }
         return true;
 
     Undo:
-        for (int i = 0; i < taken; i++) inFlight[chains[i].Id] = false;
+        for (int i = 0; i < taken; i++) buffers[chains[i].Id] = default;
         return false;
     }
 }

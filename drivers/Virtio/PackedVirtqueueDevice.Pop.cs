@@ -65,7 +65,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
         _nextAvail = pos;
         _availWrap = wrap;
         if (id >= _size) { _errors.BufferIdOutOfRange++; return VirtqPop.Dropped; }
-        if (_inFlight[id]) { _errors.BufferIdInFlight++; return VirtqPop.Dropped; }
+        if (_buffers[id].InFlight) { _errors.BufferIdInFlight++; return VirtqPop.Dropped; }
         chain.Id = id;
         if (!Unsafe.IsNullRef(ref fault))
         {
@@ -74,10 +74,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
             WriteUsed(id, 0, slots);
             return VirtqPop.Dropped;
         }
-        _inFlight[id] = true;
-        _writableBytes[id] = (uint)walk.Writable;
-        _slots[id] = (ushort)slots;
-        _popPosition[id] = PackedEventSuppression.OffWrapOf(start, startWrap);
+        _buffers[id] = new InFlightBuffer((uint)walk.Writable, slots, PackedEventSuppression.OffWrapOf(start, startWrap));
         _slotsInFlight += slots;
         chain.Segments = walk.Count;
         chain.ReadableBytes = (uint)walk.Readable;

@@ -21,12 +21,8 @@ public sealed unsafe partial class PackedVirtqueueDevice
     readonly bool _eventIdx;
     readonly bool _indirect;
     readonly bool _inOrder;
-    // Per buffer id: in flight (popped, not yet returned), its device-writable bytes, the ring slots
-    // its chain took, and where it was popped from (slot | wrap << 15) to check UndoPop's order.
-    readonly bool[] _inFlight;
-    readonly uint[] _writableBytes;
-    readonly ushort[] _slots;
-    readonly ushort[] _popPosition;
+    // Per buffer id, between its pop and its return (see InFlightBuffer).
+    readonly InFlightBuffer[] _buffers;
 
     int _nextAvail;          // next slot to read (§2.8.2)
     bool _availWrap;         // wrap counter of the lap _nextAvail is in
@@ -59,10 +55,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
         _eventIdx = eventIdx;
         _indirect = indirectDesc;
         _inOrder = inOrder;
-        _inFlight = new bool[_size];
-        _writableBytes = new uint[_size];
-        _slots = new ushort[_size];
-        _popPosition = new ushort[_size];
+        _buffers = new InFlightBuffer[_size];
         _stagedSlot = new ushort[_size];
         _stagedWord = new ulong[_size];
         _nextAvail = _nextUsed = lastAvail;
@@ -105,17 +98,19 @@ public sealed unsafe partial class PackedVirtqueueDevice
     /// </summary>
     public bool PushUsed(ushort id, uint length)
     {
-        if (id >= _size || !_inFlight[id]) { _errors.BadUsedReturn++; return false; }
-        if (length > _writableBytes[id]) { _errors.BadUsedReturn++; length = _writableBytes[id]; }
-        _inFlight[id] = false;
-        _slotsInFlight -= _slots[id];
+        InFlightBuffer[] buffers = _buffers;
+        if (id >= buffers.Length || !buffers[id].InFlight) { _errors.BadUsedReturn++; return false; }
+        InFlightBuffer b = buffers[id];
+        buffers[id] = default;
+        if (length > b.WritableBytes) { _errors.BadUsedReturn++; length = b.WritableBytes; }
+        _slotsInFlight -= b.Slots;
         // §2.8.8: the oldest buffer taken (it starts where the next used descriptor goes) and nothing
         // for the device to report (no writable bytes: a skipped buffer counts as wholly used) joins
         // the batch. The driver then reads one descriptor per burst instead of one per buffer.
-        if (_inOrder && _writableBytes[id] == 0 && _popPosition[id] == PackedEventSuppression.OffWrapOf(_nextUsed, _usedWrap))
-            AddToBatch(id, _slots[id]);
+        if (_inOrder && b.WritableBytes == 0 && b.PopPosition == PackedEventSuppression.OffWrapOf(_nextUsed, _usedWrap))
+            AddToBatch(id, b.Slots);
         else
-            WriteUsed(id, length, _slots[id]);
+            WriteUsed(id, length, b.Slots);
         return true;
     }
 
@@ -127,15 +122,17 @@ public sealed unsafe partial class PackedVirtqueueDevice
     /// </summary>
     public void UndoPop(ushort id)
     {
-        if (id >= _size || !_inFlight[id]) { _errors.BadUsedReturn++; return; }
-        int start = _popPosition[id] & 0x7FFF;
-        bool startWrap = (_popPosition[id] & 0x8000) != 0;
-        int end = start + _slots[id];
+        InFlightBuffer[] buffers = _buffers;
+        if (id >= buffers.Length || !buffers[id].InFlight) { _errors.BadUsedReturn++; return; }
+        InFlightBuffer b = buffers[id];
+        int start = b.PopPosition & 0x7FFF;
+        bool startWrap = (b.PopPosition & 0x8000) != 0;
+        int end = start + b.Slots;
         bool endWrap = startWrap;
         if (end >= _size) { end -= _size; endWrap = !endWrap; }
         if (end != _nextAvail || endWrap != _availWrap) { _errors.BadUsedReturn++; return; }
-        _inFlight[id] = false;
-        _slotsInFlight -= _slots[id];
+        buffers[id] = default;
+        _slotsInFlight -= b.Slots;
         _nextAvail = start;
         _availWrap = startWrap;
     }
