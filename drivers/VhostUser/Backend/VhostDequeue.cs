@@ -50,6 +50,8 @@ internal static unsafe class VhostDequeue
         var used = scratch.Used;
         var copies = scratch.Copies;
         var frames = new Frames(pkts, (uint)rt.NetHeaderSize, (uint)pool.DataRoom, portId, rt.ReadsTxHeader);
+        // Where in a buffer our first read is: the header, or the frame behind it.
+        nuint firstRead = rt.ReadsTxHeader ? 0 : (nuint)rt.NetHeaderSize;
         bool returned = false;
         for (int i = 0; i < want;)
         {
@@ -57,11 +59,14 @@ internal static unsafe class VhostDequeue
             if (want - i >= PackedVirtqueueDevice.BatchSize && q.TryPopBatch(segs, batch))
             {
                 returned = true;
-                // The four buffers' first lines (header and frame start, written by the driver's core) are
-                // asked for together before any is read, as DPDK's batch dequeue does: one miss's wait
-                // instead of four in a row when the header is read first thing in Take.
+                // The four buffers' first lines we read (written by the driver's core) are asked for
+                // together before any is read, as DPDK's batch dequeue does: one miss's wait instead of
+                // four in a row. That is the header's line only when the header is read (CSUM); else the
+                // frame's: a driver that pushes the header into the headroom in front of the frame
+                // (DPDK's virtio-user) leaves it alone in the line before, and a line we do not read
+                // stays in the driver's cache for its next write there.
                 if (Sse.IsSupported)
-                    for (int k = 0; k < PackedVirtqueueDevice.BatchSize; k++) Sse.Prefetch0(segs[k].Data);
+                    for (int k = 0; k < PackedVirtqueueDevice.BatchSize; k++) Sse.Prefetch0(segs[k].Data + firstRead);
                 for (int k = 0; k < PackedVirtqueueDevice.BatchSize; k++)
                     frames.Take(q, rt, in batch[k], segs.Slice(k, 1), ref used, ref copies, ref counters);
                 i += PackedVirtqueueDevice.BatchSize;
