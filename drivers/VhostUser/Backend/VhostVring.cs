@@ -8,10 +8,12 @@ namespace Datapath.Drivers.VhostUser.Backend;
 /// live device-side queue built from it that the data path polls.
 ///
 /// Hand-off between the control thread and the lcore polling the ring, without a lock: the lcore
-/// sets <see cref="_inUse"/> (full fence) before reading <see cref="_live"/> and clears it after its
-/// burst; the control thread clears <see cref="_live"/> (full fence) and then waits for
-/// <see cref="_inUse"/> to drop before it touches anything the lcore could be using (memory table,
-/// ring addresses, call fd). Either the lcore sees null, or the control thread sees it busy.
+/// sets <see cref="_inUse"/> before reading <see cref="_live"/> and clears it after its burst; the
+/// control thread clears <see cref="_live"/>, runs a barrier on every thread of the process, and
+/// then waits for <see cref="_inUse"/> to drop before it touches anything the lcore could be using
+/// (memory table, ring addresses, call fd). Either the lcore sees null, or the control thread sees
+/// it busy. The fence the store → load order needs is paid by the rare side (an asymmetric Dekker,
+/// as RCU and the .NET GC's suspension do): the lcore's poll has no locked instruction.
 /// </summary>
 public sealed class VhostVring
 {
@@ -39,8 +41,9 @@ public sealed class VhostVring
     /// <summary>Data path: claims the ring for one burst; null when it is not running.</summary>
     public VringRuntime? Enter()
     {
-        // Full fence: our claim must be visible before we read _live (pairs with Quiesce).
-        Interlocked.Exchange(ref _inUse, 1);
+        // Plain store, then load: the CPU may let the load pass the store, and Quiesce's process-wide
+        // barrier is what orders them (see there). No locked instruction on every poll.
+        Volatile.Write(ref _inUse, 1);
         var live = Volatile.Read(ref _live);
         if (live is null) Volatile.Write(ref _inUse, 0);
         return live;
@@ -85,7 +88,11 @@ public sealed class VhostVring
     public VringRuntime? Quiesce()
     {
         var old = Interlocked.Exchange(ref _live, null);
-        // Interlocked.Exchange is a full fence: the read of _inUse below cannot move above it.
+        // Every thread runs a full barrier somewhere in its instruction stream before this returns.
+        // An lcore whose barrier falls before its store to _inUse then reads _live after our null was
+        // visible (our exchange is itself a full fence), and backs out; one whose barrier falls after
+        // that store has it drained to memory, so the read below sees the lcore busy.
+        Interlocked.MemoryBarrierProcessWide();
         var spin = new SpinWait();
         while (Volatile.Read(ref _inUse) != 0) spin.SpinOnce();
         return old;
