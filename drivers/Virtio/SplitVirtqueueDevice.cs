@@ -12,7 +12,7 @@ namespace Datapath.Drivers.Virtio;
 /// into a local (descriptors via <see cref="VirtqDescriptor.ReadOnce"/>) and only the local copy
 /// is validated and used. Every address goes through <see cref="IGuestMemory.TryTranslate"/>.
 /// </summary>
-public sealed unsafe class SplitVirtqueueDevice
+public sealed unsafe partial class SplitVirtqueueDevice
 {
     readonly SplitRing _ring;
     readonly DescriptorTranslation _memory;
@@ -20,11 +20,8 @@ public sealed unsafe class SplitVirtqueueDevice
     readonly int _mask;
     readonly bool _eventIdx;
     readonly bool _indirect;
-    // Per head id: in flight (popped, not yet returned), and its device-writable bytes.
-    readonly bool[] _inFlight;
-    readonly uint[] _writableBytes;
-    // Per head id: the avail ring position it was popped from (UndoPop can only rewind the newest).
-    readonly ushort[] _popPosition;
+    // Per head id, between its pop and its return (see InFlightChain).
+    readonly InFlightChain[] _chains;
 
     ushort _lastAvail;        // next avail->ring position to read (§2.7.6)
     // avail->idx as last read and found sane: entries up to it were published before that acquire
@@ -43,9 +40,7 @@ public sealed unsafe class SplitVirtqueueDevice
         _mask = ring.Size - 1;
         _eventIdx = eventIdx;
         _indirect = indirectDesc;
-        _inFlight = new bool[_size];
-        _writableBytes = new uint[_size];
-        _popPosition = new ushort[_size];
+        _chains = new InFlightChain[_size];
         // vhost-user SET_VRING_BASE hands us the position to resume from.
         _lastAvail = lastAvail;
         _availSeen = lastAvail;
@@ -101,7 +96,7 @@ public sealed unsafe class SplitVirtqueueDevice
         ushort head = Volatile.Read(ref _ring.AvailRing[_lastAvail & _mask]);
         _lastAvail++;
         if (head >= _size) { _errors.HeadOutOfRange++; return VirtqPop.Dropped; }
-        if (_inFlight[head]) { _errors.HeadInFlight++; return VirtqPop.Dropped; }
+        if (_chains[head].InFlight) { _errors.HeadInFlight++; return VirtqPop.Dropped; }
 
         chain.Id = head;
         if (!TryTakeSingle(head, segments, ref chain) && !WalkChain(head, segments, ref chain))
@@ -120,9 +115,7 @@ public sealed unsafe class SplitVirtqueueDevice
             WriteUsed(head, 0);
             return VirtqPop.Dropped;
         }
-        _inFlight[head] = true;
-        _writableBytes[head] = chain.WritableBytes;
-        _popPosition[head] = (ushort)(_lastAvail - 1);
+        _chains[head] = new InFlightChain(chain.WritableBytes, (ushort)(_lastAvail - 1));
         return VirtqPop.Chain;
     }
 
@@ -220,9 +213,11 @@ public sealed unsafe class SplitVirtqueueDevice
     /// </summary>
     public bool PushUsed(ushort id, uint length)
     {
-        if (id >= _size || !_inFlight[id]) { _errors.BadUsedReturn++; return false; }
-        if (length > _writableBytes[id]) { _errors.BadUsedReturn++; length = _writableBytes[id]; }
-        _inFlight[id] = false;
+        InFlightChain[] chains = _chains;
+        if (id >= chains.Length || !chains[id].InFlight) { _errors.BadUsedReturn++; return false; }
+        uint writable = chains[id].WritableBytes;
+        chains[id] = default;
+        if (length > writable) { _errors.BadUsedReturn++; length = writable; }
         WriteUsed(id, length);
         return true;
     }
@@ -236,11 +231,13 @@ public sealed unsafe class SplitVirtqueueDevice
     /// </summary>
     public void UndoPop(ushort id)
     {
-        if (id >= _size || !_inFlight[id]) { _errors.BadUsedReturn++; return; }
-        _inFlight[id] = false;
+        InFlightChain[] chains = _chains;
+        if (id >= chains.Length || !chains[id].InFlight) { _errors.BadUsedReturn++; return; }
+        ushort popPosition = chains[id].PopPosition;
+        chains[id] = default;
         // Rewinding past a dropped entry would pop that entry again (a bad chain returned twice on
         // the used ring) and leave this chain's entry behind for good (the driver never gets it back).
-        if (_popPosition[id] != (ushort)(_lastAvail - 1)) { WriteUsed(id, 0); return; }
+        if (popPosition != (ushort)(_lastAvail - 1)) { WriteUsed(id, 0); return; }
         _lastAvail--;
     }
 
