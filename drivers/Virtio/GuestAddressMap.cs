@@ -5,9 +5,10 @@ namespace Datapath.Drivers.Virtio;
 /// <summary>
 /// Guest addresses to local pointers through a flat table of ranges, largest first: what a device
 /// translates every descriptor address with when no IOMMU stands between (vhost-user's memory table,
-/// one mapped region), and the front-end's virtual addresses (ring addresses, IOTLB targets) too. Sealed and not virtual, so the devices call it directly: a translation is
-/// three compares and an add per range tried, and an interface dispatch per descriptor would cost as
-/// much (the JIT devirtualizes one only when its profile of the call site happens to be kept).
+/// one mapped region), and the front-end's virtual addresses (ring addresses, IOTLB targets) too.
+/// Sealed and not virtual, so the devices call it directly: a translation is three compares and an
+/// add per range tried, and an interface dispatch per descriptor would cost as much (the JIT
+/// devirtualizes one only when its profile of the call site happens to be kept).
 /// Every lookup checks that address + length lies inside one range, without overflow.
 /// </summary>
 public sealed class GuestAddressMap
@@ -29,9 +30,9 @@ public sealed class GuestAddressMap
     /// <summary>
     /// Ranges that do not overlap (guest physical ones never do: the memory table refuses them) translate
     /// whatever their order; where a peer's ranges overlap, an address goes to the first that holds all
-    /// of it, which is still inside that range's mapping. Largest first: a front-end's packet buffers are in its largest region (a guest's
-    /// RAM; DPDK's virtio-user on hugepages sends its mbuf pool after four small ones), so most
-    /// descriptors match the first range tried.
+    /// of it, which is still inside that range's mapping. Largest first: a front-end's packet buffers
+    /// are in its largest region (a guest's RAM; DPDK's virtio-user on hugepages sends its mbuf pool
+    /// after four small ones), so most descriptors match the first range tried.
     /// </summary>
     public GuestAddressMap(IEnumerable<(ulong GuestAddress, ulong Size, nint Local)> ranges)
     {
@@ -48,15 +49,26 @@ public sealed class GuestAddressMap
 
     /// <summary>
     /// Like <see cref="TryTranslate"/>, but looks in the largest range only and makes no call: for a fast
-    /// path that leaves anything else to a general one. False says only "not in the largest range".
+    /// path that leaves anything else to a general one. False says only "not in the largest range";
+    /// <paramref name="local"/> means something only on true.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryTranslateLargest(ulong address, ulong length, out nint local)
     {
-        // Subtractions only: address + length could wrap around 2^64. An empty map's largest range has size 0.
-        ulong off = address - _firstGuest;
-        local = _firstLocal + (nint)off;
-        return address >= _firstGuest && off < _firstSize && length <= _firstSize - off;
+        // An empty map's largest range has size 0 and holds nothing.
+        local = _firstLocal + (nint)(address - _firstGuest);
+        return Holds(_firstGuest, _firstSize, address, length);
+    }
+
+    /// <summary>
+    /// [address, address + length) inside [start, start + size), by subtractions only: address + length
+    /// could wrap around 2^64.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool Holds(ulong start, ulong size, ulong address, ulong length)
+    {
+        ulong off = address - start;
+        return address >= start && off < size && length <= size - off;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -64,10 +76,9 @@ public sealed class GuestAddressMap
     {
         foreach (ref readonly var r in _others.AsSpan())
         {
-            ulong off = address - r.GuestAddress;
-            if (address >= r.GuestAddress && off < r.Size && length <= r.Size - off)
+            if (Holds(r.GuestAddress, r.Size, address, length))
             {
-                local = r.Local + (nint)off;
+                local = r.Local + (nint)(address - r.GuestAddress);
                 return true;
             }
         }

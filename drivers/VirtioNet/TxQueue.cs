@@ -74,8 +74,7 @@ public sealed unsafe class TxQueue<TRing> : VirtioNetTxQueue where TRing : struc
             if (inPlace && segments == 1)
             {
                 // Header and frame in one descriptor (DPDK's "can push"): one slot, no chain to build.
-                byte* h = p.Prepend(HeaderSize);
-                VirtioNetHeader.StoreUnlessEqual(h, 0, 0);
+                byte* h = PushHeader(p);
                 if (!_driver.TryAddOne(VirtqBuffer.Readable(UseIova ? p.DataIova : (ulong)h, (uint)p.DataLength), p.Address, out id))
                 {
                     p.Adjust(HeaderSize);
@@ -108,8 +107,7 @@ public sealed unsafe class TxQueue<TRing> : VirtioNetTxQueue where TRing : struc
         int k = 0;
         if (inPlace)
         {
-            byte* h = p.Prepend(HeaderSize);
-            VirtioNetHeader.StoreUnlessEqual(h, 0, 0);
+            byte* h = PushHeader(p);
             chain[k++] = VirtqBuffer.Readable(UseIova ? p.DataIova : (ulong)h, (uint)p.DataLength);
         }
         else
@@ -122,6 +120,15 @@ public sealed unsafe class TxQueue<TRing> : VirtioNetTxQueue where TRing : struc
         if (_driver.TryAdd(chain[..k], p.Address, out id)) return true;
         if (inPlace) p.Adjust(HeaderSize);
         return false;
+    }
+
+    /// <summary>A zero header (no offload asked for) into the packet's headroom, in front of its frame.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static byte* PushHeader(Packet p)
+    {
+        byte* h = p.Prepend(HeaderSize);
+        VirtioNetHeader.StoreUnlessEqual(h, 0, 0);
+        return h;
     }
 
     /// <summary>Frees the packets of every chain the backend has used.</summary>

@@ -70,7 +70,8 @@ internal static unsafe class VhostDequeue
                 // four in a row. That is the header's line only when the header is read (CSUM); else the
                 // frame's: a driver that pushes the header into the headroom in front of the frame
                 // (DPDK's virtio-user) leaves it alone in the line before, and a line we do not read
-                // stays in the driver's cache for its next write there.
+                // stays in the driver's cache for its next write there. (A prefetch never faults: a buffer
+                // shorter than the header, dropped in Take, makes it a hint past its end and no more.)
                 if (Sse.IsSupported)
                     for (int k = 0; k < PackedVirtqueueDevice.BatchSize; k++) Sse.Prefetch0(segs[k].Data + firstRead);
                 for (int k = 0; k < PackedVirtqueueDevice.BatchSize; k++)
@@ -128,9 +129,10 @@ internal static unsafe class VhostDequeue
             {
                 // The frame's last line now, with the header's line when it is read (DPDK's vhost prefetches
                 // each buffer it maps): the misses are in flight together, long before the deferred copy.
-                if (Sse.IsSupported && hdrSize + len <= PrefetchBelow) Sse.Prefetch0(first.Data + hdrSize + len - 1);
+                bool small = hdrSize + len <= PrefetchBelow;
+                if (Sse.IsSupported && small) Sse.Prefetch0(first.Data + hdrSize + len - 1);
                 if (readsHeader) hdr = Unsafe.ReadUnaligned<VirtioNetHeader>(first.Data);
-                if (hdrSize + len <= PrefetchBelow) copies.Add(p.Data, first.Data + hdrSize, len);
+                if (small) copies.Add(p.Data, first.Data + hdrSize, len);
                 else Buffer.MemoryCopy(first.Data + hdrSize, p.Data, len, len);
             }
             else
