@@ -43,6 +43,13 @@ public sealed class GuestAddressMap
 
     public int Count => _firstSize == 0 ? 0 : 1 + _others.Length;
 
+    /// <summary>
+    /// The largest range as values (an empty map's has size 0), for a loop that translates several
+    /// addresses with <see cref="Holds"/>: copied into the caller's locals, where the map's fields
+    /// are loaded again after every store the JIT cannot prove does not write them.
+    /// </summary>
+    public (ulong GuestAddress, ulong Size, nint Local) Largest => (_firstGuest, _firstSize, _firstLocal);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryTranslate(ulong address, ulong length, out nint local)
         => TryTranslateLargest(address, length, out local) || TryTranslateOthers(address, length, out local);
@@ -65,7 +72,7 @@ public sealed class GuestAddressMap
     /// could wrap around 2^64.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static bool Holds(ulong start, ulong size, ulong address, ulong length)
+    public static bool Holds(ulong start, ulong size, ulong address, ulong length)
     {
         ulong off = address - start;
         return address >= start && off < size && length <= size - off;

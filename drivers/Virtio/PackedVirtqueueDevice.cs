@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading;
 
 namespace Datapath.Drivers.Virtio;
@@ -113,6 +114,36 @@ public sealed unsafe partial class PackedVirtqueueDevice
             WriteUsed(id, length, b.Slots);
         return true;
     }
+
+    /// <summary>
+    /// Returns the <see cref="BatchSize"/> buffers of one <see cref="TryPopBatch"/> (in <paramref name="chains"/>,
+    /// as it filled them), each with no bytes written, as <see cref="PushUsed"/> of each in turn would.
+    /// In order (§2.8.8), device-readable and next in used order, the four are one step of the in-order
+    /// batch: their state cleared and the cursors moved once, not once per buffer.
+    /// </summary>
+    public void PushUsedBatch(ReadOnlySpan<VirtqChain> chains)
+    {
+        if (chains.Length < BatchSize) { foreach (var c in chains) PushUsed(c.Id, 0); return; }
+        InFlightBuffer[] buffers = _buffers;
+        int next = PackedEventSuppression.OffWrapOf(_nextUsed, _usedWrap);
+        ushort id0 = chains[0].Id, id1 = chains[1].Id, id2 = chains[2].Id, id3 = chains[3].Id;
+        // Each id is checked against the array, not trusted because we wrote it: a caller may pass any.
+        if (_inOrder && id0 < buffers.Length && id1 < buffers.Length && id2 < buffers.Length && id3 < buffers.Length
+            && InLine(buffers[id0], next) && InLine(buffers[id1], next + 1)
+            && InLine(buffers[id2], next + 2) && InLine(buffers[id3], next + 3))
+        {
+            buffers[id0] = buffers[id1] = buffers[id2] = buffers[id3] = default;
+            _slotsInFlight -= BatchSize;
+            AddToBatch(id3, BatchSize);
+            return;
+        }
+        for (int k = 0; k < BatchSize; k++) PushUsed(chains[k].Id, 0);
+    }
+
+    /// <summary>In flight, one slot, device-readable and popped from <paramref name="position"/> (slot | wrap &lt;&lt; 15).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool InLine(InFlightBuffer b, int position)
+        => b.Slots == 1 && b.WritableBytes == 0 && b.PopPosition == position;
 
     /// <summary>
     /// Puts back the most recently popped buffer (not yet pushed used), as if it had not been taken:

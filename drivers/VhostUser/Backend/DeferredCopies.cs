@@ -33,21 +33,30 @@ internal unsafe ref struct DeferredCopies
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Add(byte* destination, byte* source, uint length)
     {
-        if (_count == Capacity) Flush();
+        if (_count == Capacity) { Run(_entries, _count); _count = 0; }
         Entry* e = _entries + _count++;
         e->Destination = destination;
         e->Source = source;
         e->Length = length;
     }
 
+    // Inline, calling a static method with the two fields as values: a call on the struct itself takes
+    // its address, and the JIT then keeps both fields in the caller's stack frame, loaded and stored
+    // around every Add, instead of in registers (seen with DOTNET_JitDisasm in the dequeue burst).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Flush()
     {
-        for (int i = 0; i < _count; i++)
+        if (_count != 0) Run(_entries, _count);
+        _count = 0;
+    }
+
+    static void Run(Entry* entries, int count)
+    {
+        for (int i = 0; i < count; i++)
         {
-            Entry* e = _entries + i;
+            Entry* e = entries + i;
             Copy(e->Destination, e->Source, e->Length);
         }
-        _count = 0;
     }
 
     /// <summary>

@@ -8,6 +8,7 @@ namespace Datapath.Drivers.VhostUser.Backend;
 /// entry between two frame copies hands that line back and forth once per frame, writing them in
 /// one run hands it over once per burst. Entries leave in the order they were added, as pops came
 /// (IN_ORDER); only a malformed buffer, returned by the queue itself when popped, can overtake them.
+/// A queue that stages used entries itself until it publishes (packed) takes each at once instead.
 /// </summary>
 internal unsafe ref struct UsedBatch
 {
@@ -26,15 +27,25 @@ internal unsafe ref struct UsedBatch
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Add<TQueue>(TQueue q, ushort id, uint length) where TQueue : struct, IRingOps
     {
-        if (_count == Capacity) Flush(q);
+        // Staged by the queue itself (packed): pushed now, so it keeps its place among the lines the
+        // burst returns straight to the queue (IN_ORDER). Nothing is visible before the burst publishes.
+        if (q.UsedWaitsForPublish) { q.PushUsed(id, length); return; }
+        if (_count == Capacity) { Push(q, _ids, _lengths, _count); _count = 0; }
         _ids[_count] = id;
         _lengths[_count] = length;
         _count++;
     }
 
+    // Inline over a static method, for the reason DeferredCopies.Flush gives: the struct stays in registers.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Flush<TQueue>(TQueue q) where TQueue : struct, IRingOps
     {
-        for (int i = 0; i < _count; i++) q.PushUsed(_ids[i], _lengths[i]);
+        if (_count != 0) Push(q, _ids, _lengths, _count);
         _count = 0;
+    }
+
+    static void Push<TQueue>(TQueue q, ushort* ids, uint* lengths, int count) where TQueue : struct, IRingOps
+    {
+        for (int i = 0; i < count; i++) q.PushUsed(ids[i], lengths[i]);
     }
 }

@@ -29,8 +29,18 @@ internal static unsafe class VhostDequeue
             ? Burst(new SplitOps(split), rt, pool, pkts, portId, ref counters)
             : Burst(new PackedOps(rt.Packed!), rt, pool, pkts, portId, ref counters);
 
+    /// <summary>What every frame of a burst is cut and stamped with.</summary>
+    readonly struct FrameLayout(uint headerSize, uint dataRoom, ushort port, bool readsHeader)
+    {
+        public readonly uint HeaderSize = headerSize;
+        public readonly uint DataRoom = dataRoom;
+        public readonly ushort Port = port;
+        /// <summary>CSUM negotiated: the header may ask for something. Else it is never read.</summary>
+        public readonly bool ReadsHeader = readsHeader;
+    }
+
     // Never inlined into the wrapper above: its Tier1 took in the whole split burst and then, past the
-    // JIT's inlining budget, left Frames.Take and PushUsed as a call per frame (seen with DOTNET_JitDisasm);
+    // JIT's inlining budget, left Take and PushUsed as a call per frame (seen with DOTNET_JitDisasm);
     // compiled on its own, the burst inlines both. One call per burst instead of two per packet.
     [MethodImpl(MethodImplOptions.NoInlining)]
     static int Burst<TQueue>(TQueue q, VringRuntime rt, PacketPool pool, Span<Packet> pkts, ushort portId, ref QueueCounters counters)
@@ -52,100 +62,161 @@ internal static unsafe class VhostDequeue
         }
         var scratch = rt.Scratch;
         var segs = new Span<VirtqSegment>(scratch.Segments, MaxSegments);
-        var batch = scratch.Batch;
         var used = scratch.Used;
         var copies = scratch.Copies;
-        var frames = new Frames(pkts, (uint)rt.NetHeaderSize, (uint)pool.DataRoom, portId, rt.ReadsTxHeader);
-        // Where in a buffer our first read is: the header, or the frame behind it.
-        nuint firstRead = rt.ReadsTxHeader ? 0 : (nuint)rt.NetHeaderSize;
+        var layout = new FrameLayout((uint)rt.NetHeaderSize, (uint)pool.DataRoom, portId, rt.ReadsTxHeader);
+        // Packed rings carry the 12-byte header (VERSION_1 is required), which the lines assume.
+        bool lines = q.PopsLines && layout.HeaderSize == VirtioNetHeader.Size;
+        int filled = 0;
+        ulong bytes = 0;
         bool returned = false;
         for (int i = 0; i < want;)
         {
-            // Packed rings: a cache line of one-descriptor buffers at once, when the ring has one ready.
-            if (want - i >= PackedVirtqueueDevice.BatchSize && q.TryPopBatch(segs, batch))
+            if (lines && want - i >= PackedVirtqueueDevice.BatchSize)
             {
-                returned = true;
-                // The four buffers' first lines we read (written by the driver's core) are asked for
-                // together before any is read, as DPDK's batch dequeue does: one miss's wait instead of
-                // four in a row. That is the header's line only when the header is read (CSUM); else the
-                // frame's: a driver that pushes the header into the headroom in front of the frame
-                // (DPDK's virtio-user) leaves it alone in the line before, and a line we do not read
-                // stays in the driver's cache for its next write there. (A prefetch never faults: a buffer
-                // shorter than the header, dropped in Take, makes it a hint past its end and no more.)
-                if (Sse.IsSupported)
-                    for (int k = 0; k < PackedVirtqueueDevice.BatchSize; k++) Sse.Prefetch0(segs[k].Data + firstRead);
-                for (int k = 0; k < PackedVirtqueueDevice.BatchSize; k++)
-                    frames.Take(q, rt, in batch[k], segs.Slice(k, 1), ref used, ref copies, ref counters);
-                i += PackedVirtqueueDevice.BatchSize;
-                continue;
+                int taken = TakeLines(q, rt, layout, pkts[..want], want - i, ref filled, ref bytes, ref copies, ref counters);
+                if (taken > 0)
+                {
+                    returned = true;
+                    i += taken;
+                    continue;
+                }
             }
             var r = q.TryPop(segs, out var chain);
             if (r is VirtqPop.Empty or VirtqPop.Broken) break;
             returned = true;
             i++;
             if (r == VirtqPop.Dropped) { counters.Errors++; continue; }
-            frames.Take(q, rt, in chain, segs[..chain.Segments], ref used, ref copies, ref counters);
+            if (Take(rt, layout, in chain, segs[..chain.Segments], pkts[filled], ref copies, ref counters, out uint len))
+            {
+                filled++;
+                bytes += len;
+            }
+            used.Add(q, chain.Id, 0);
         }
-        int n = frames.Count;
-        // Every frame is read out of its buffer before the buffer goes back to the driver.
+        // Every frame is read out of its buffer before the buffer goes back to the driver: the packed
+        // queue has only staged what it was given, and publishes in Complete.
         copies.Flush();
         used.Flush(q);
         if (returned) rt.Complete();
-        if (n < want) PacketPool.FreeBulk(pkts[n..want]);
-        counters.Packets += (ulong)n;
-        counters.Bytes += frames.Bytes;
-        return n;
+        if (filled < want) PacketPool.FreeBulk(pkts[filled..want]);
+        counters.Packets += (ulong)filled;
+        counters.Bytes += bytes;
+        return filled;
     }
 
-    /// <summary>The packets of one burst being filled, one frame per taken chain.</summary>
-    ref struct Frames(Span<Packet> pkts, uint hdrSize, uint dataRoom, ushort portId, bool readsHeader)
+    /// <summary>
+    /// Packed rings: whole cache lines of one-descriptor buffers, four at a time, while the ring has a
+    /// line ready (<see cref="PackedVirtqueueDevice.TryPopBatch"/>) and <paramref name="pops"/> leaves
+    /// room for four; each line's buffers go back together (<see cref="IRingOps.PushUsedBatch"/>).
+    /// Returns the buffers taken; <paramref name="filled"/> and <paramref name="bytes"/> move past
+    /// the frames made. A method of its own, with its state in locals: inside the burst, among the
+    /// single pops' state, the JIT kept the cursors on the stack, loaded and stored for every frame.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static int TakeLines<TQueue>(TQueue q, VringRuntime rt, FrameLayout layout, Span<Packet> pkts, int pops,
+        ref int filled, ref ulong bytes, ref DeferredCopies copiesOut, ref QueueCounters counters)
+        where TQueue : struct, IRingOps
     {
-        readonly Span<Packet> _pkts = pkts;
-        public int Count;
-        public ulong Bytes;
-
-        /// <summary>
-        /// The frame of one chain into the next packet (its copy deferred), the chain onto the used batch.
-        /// A chain too short for the header or too long for a packet goes back empty, counted.
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Take<TQueue>(TQueue q, VringRuntime rt, scoped in VirtqChain chain, scoped ReadOnlySpan<VirtqSegment> chainSegs,
-            scoped ref UsedBatch used, scoped ref DeferredCopies copies, ref QueueCounters counters)
-            where TQueue : struct, IRingOps
+        const int Line = PackedVirtqueueDevice.BatchSize;
+        var scratch = rt.Scratch;
+        VirtqSegment* segs = scratch.Segments;
+        var segSpan = new Span<VirtqSegment>(segs, Line);
+        var chains = scratch.Batch;
+        var copies = copiesOut;
+        int n = filled;
+        ulong sum = bytes;
+        uint hdrSize = layout.HeaderSize;
+        // Where in a buffer our first read is: the header, or the frame behind it.
+        nuint firstRead = layout.ReadsHeader ? 0 : hdrSize;
+        int taken = 0;
+        while (pops - taken >= Line && q.TryPopBatch(segSpan, chains))
         {
-            // §5.1.6.2: every frame starts with the header; a chain shorter than it carries nothing.
-            if (chain.ReadableBytes < hdrSize) { used.Add(q, chain.Id, 0); counters.Errors++; return; }
-            uint len = chain.ReadableBytes - hdrSize;
-            if (len > dataRoom) { used.Add(q, chain.Id, 0); rt.DroppedOversize++; counters.Errors++; return; }
-
-            VirtioNetHeader hdr = default;
-            var p = _pkts[Count++];
-            // The common layout (virtio-user, Linux): header and frame in the first descriptor. One
-            // read of the 12-byte header when CSUM lets it ask for anything (copied once: the peer may
-            // rewrite it) and one frame copy,
-            // instead of two calls through the segment walk. Readable segments come first (§2.7.4.2).
-            ref readonly var first = ref chainSegs[0];
-            if (hdrSize == VirtioNetHeader.Size && first.Length >= hdrSize + len)
+            taken += Line;
+            // The four buffers' first lines we read (written by the driver's core) are asked for
+            // together before any is read, as DPDK's batch dequeue does: one miss's wait instead of
+            // four in a row. That is the header's line only when the header is read (CSUM); else the
+            // frame's: a driver that pushes the header into the headroom in front of the frame
+            // (DPDK's virtio-user) leaves it alone in the line before, and a line we do not read
+            // stays in the driver's cache for its next write there. (A prefetch never faults: a buffer
+            // shorter than the header, dropped below, makes it a hint past its end and no more.)
+            if (Sse.IsSupported)
+                for (int k = 0; k < Line; k++) Sse.Prefetch0(segs[k].Data + firstRead);
+            for (int k = 0; k < Line; k++)
             {
-                // The frame's last line now, with the header's line when it is read (DPDK's vhost prefetches
-                // each buffer it maps): the misses are in flight together, long before the deferred copy.
-                bool small = hdrSize + len <= PrefetchBelow;
-                if (Sse.IsSupported && small) Sse.Prefetch0(first.Data + hdrSize + len - 1);
-                if (readsHeader) hdr = Unsafe.ReadUnaligned<VirtioNetHeader>(first.Data);
-                if (small) copies.Add(p.Data, first.Data + hdrSize, len);
-                else Buffer.MemoryCopy(first.Data + hdrSize, p.Data, len, len);
+                // One descriptor: its readable bytes are its length (0 for a device-writable one).
+                uint readable = chains[k].ReadableBytes;
+                // §5.1.6.2: every frame starts with the header; a buffer shorter than it carries nothing.
+                if (readable < hdrSize) { counters.Errors++; continue; }
+                uint len = readable - hdrSize;
+                if (len > layout.DataRoom) { rt.DroppedOversize++; counters.Errors++; continue; }
+                Fill(layout, segs[k].Data, len, pkts[n++], ref copies);
+                sum += len;
             }
-            else
-            {
-                if (readsHeader) VirtqScatter.ReadReadable(chainSegs, 0, (byte*)&hdr, hdrSize);
-                VirtqScatter.ReadReadable(chainSegs, hdrSize, p.Data, len);
-            }
-            p.SetLength((int)len);
-            p.Port = portId;
-            if (readsHeader) ApplyHeader(p, in hdr);
-            used.Add(q, chain.Id, 0);
-            Bytes += len;
+            q.PushUsedBatch(chains);
         }
+        copiesOut = copies;
+        filled = n;
+        bytes = sum;
+        return taken;
+    }
+
+    /// <summary>
+    /// The frame of one chain into <paramref name="p"/> (its copy maybe deferred); false, counted, for a
+    /// chain too short for the header or too long for a packet: it goes back empty.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool Take(VringRuntime rt, FrameLayout layout, scoped in VirtqChain chain, scoped ReadOnlySpan<VirtqSegment> chainSegs,
+        Packet p, scoped ref DeferredCopies copies, ref QueueCounters counters, out uint len)
+    {
+        uint hdrSize = layout.HeaderSize;
+        // §5.1.6.2: every frame starts with the header; a chain shorter than it carries nothing.
+        len = 0;
+        if (chain.ReadableBytes < hdrSize) { counters.Errors++; return false; }
+        len = chain.ReadableBytes - hdrSize;
+        if (len > layout.DataRoom) { rt.DroppedOversize++; counters.Errors++; return false; }
+        // The common layout (virtio-user, Linux): header and frame in the first descriptor. One read
+        // of the header and one frame copy, instead of two calls through the segment walk. Readable
+        // segments come first (§2.7.4.2).
+        ref readonly var first = ref chainSegs[0];
+        if (hdrSize == VirtioNetHeader.Size && first.Length >= hdrSize + len)
+        {
+            Fill(layout, first.Data, len, p, ref copies);
+            return true;
+        }
+        VirtioNetHeader hdr = default;
+        if (layout.ReadsHeader) VirtqScatter.ReadReadable(chainSegs, 0, (byte*)&hdr, hdrSize);
+        VirtqScatter.ReadReadable(chainSegs, hdrSize, p.Data, len);
+        Stamp(layout, p, len, in hdr);
+        return true;
+    }
+
+    /// <summary>
+    /// A frame whose 12-byte header and <paramref name="len"/> bytes lie whole at <paramref name="buffer"/>:
+    /// the header read once when CSUM lets it ask for anything (copied: the peer may rewrite it), the
+    /// frame copied into <paramref name="p"/>, deferred when small.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Fill(FrameLayout layout, byte* buffer, uint len, Packet p, scoped ref DeferredCopies copies)
+    {
+        const uint HdrSize = VirtioNetHeader.Size;
+        // The frame's last line now, with the header's line when it is read (DPDK's vhost prefetches
+        // each buffer it maps): the misses are in flight together, long before the deferred copy.
+        bool small = HdrSize + len <= PrefetchBelow;
+        if (Sse.IsSupported && small) Sse.Prefetch0(buffer + HdrSize + len - 1);
+        VirtioNetHeader hdr = default;
+        if (layout.ReadsHeader) hdr = Unsafe.ReadUnaligned<VirtioNetHeader>(buffer);
+        if (small) copies.Add(p.Data, buffer + HdrSize, len);
+        else Buffer.MemoryCopy(buffer + HdrSize, p.Data, len, len);
+        Stamp(layout, p, len, in hdr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Stamp(FrameLayout layout, Packet p, uint len, scoped in VirtioNetHeader hdr)
+    {
+        p.SetLength((int)len);
+        p.Port = layout.Port;
+        if (layout.ReadsHeader) ApplyHeader(p, in hdr);
     }
 
     /// <summary>§5.1.6.2: NEEDS_CSUM means a partial checksum to finish at csum_start + csum_offset.</summary>

@@ -218,22 +218,25 @@ public unsafe class PackedDeviceBatchPopTests
     }
 
     [Fact]
-    public void A_line_of_mixed_readable_and_writable_buffers_keeps_each_one_its_own_direction()
+    public void A_line_of_mixed_readable_and_writable_buffers_is_left_to_TryPop_which_keeps_each_its_direction()
     {
         using var f = new PackedRingFixture(16);
         var device = new PackedVirtqueueDevice(f.Ring, f.Memory);
-        // Writable in slots 1 and 2 only: each slot's WRITE flag is read from its own descriptor.
+        // Writable in slots 1 and 2 only: a line is taken whole only when its four go one way.
         Offer(f, 0, 1, 16);
         Offer(f, 1, 2, 16, flags: PackedDescriptor.FlagWrite);
         Offer(f, 3, 1, 16);
         Span<VirtqSegment> segs = stackalloc VirtqSegment[Batch];
         Span<VirtqChain> chains = stackalloc VirtqChain[Batch];
-        Assert.True(PopBatch(device, segs, chains));
+        Assert.False(PopBatch(device, segs, chains));
+        Assert.Equal(0, device.LastAvailIndex);
+        Assert.Equal(0ul, device.Errors.Total);
         bool[] writable = [false, true, true, false];
         for (int i = 0; i < Batch; i++)
         {
-            Assert.Equal(writable[i], segs[i].Writable);
-            Assert.Equal(72u, segs[i].Length);
+            Assert.Equal(VirtqPop.Chain, device.TryPop(segs, out chains[i]));
+            Assert.Equal(IdOf(i, 16), chains[i].Id);
+            Assert.Equal(writable[i], segs[0].Writable);
             Assert.Equal(writable[i] ? 72u : 0u, chains[i].WritableBytes);
             Assert.Equal(writable[i] ? 0u : 72u, chains[i].ReadableBytes);
         }
