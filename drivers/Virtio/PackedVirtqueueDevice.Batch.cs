@@ -32,6 +32,20 @@ public sealed unsafe partial class PackedVirtqueueDevice
         return TryPopBatch(new ThroughInterface(_memory), segments, chains);
     }
 
+    /// <summary>
+    /// <see cref="TryPopBatch"/> through the flat memory map's largest range only, inline and with no call
+    /// in it, for a caller's loop that must not have one (a call makes the JIT keep the loop's values on
+    /// the stack). False, nothing taken, also when the memory is translated otherwise (an IOTLB): the
+    /// caller goes on with <see cref="TryPop"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPopBatchFlat(Span<VirtqSegment> segments, Span<VirtqChain> chains)
+    {
+        if (_memory.Flat is not { } map) return false;
+        var (guest, size, local) = map.Largest;
+        return TryPopBatch(new LargestRange(guest, size, local), segments, chains);
+    }
+
     /// <summary>How the batch translates an address; a struct, so each way is compiled on its own.</summary>
     interface IBatchTranslation
     {
@@ -60,6 +74,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
         public bool TryTranslate(ulong address, uint length, out nint local) => memory.TryTranslate(address, length, out local);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     bool TryPopBatch<TTranslation>(TTranslation translation, Span<VirtqSegment> segments, Span<VirtqChain> chains)
         where TTranslation : struct, IBatchTranslation
     {

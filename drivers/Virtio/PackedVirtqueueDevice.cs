@@ -116,28 +116,34 @@ public sealed unsafe partial class PackedVirtqueueDevice
     }
 
     /// <summary>
-    /// Returns the <see cref="BatchSize"/> buffers of one <see cref="TryPopBatch"/> (in <paramref name="chains"/>,
-    /// as it filled them), each with no bytes written, as <see cref="PushUsed"/> of each in turn would.
-    /// In order (§2.8.8), device-readable and next in used order, the four are one step of the in-order
-    /// batch: their state cleared and the cursors moved once, not once per buffer.
+    /// Returns <paramref name="chains"/> (buffers taken by <see cref="TryPopBatch"/>, in pop order), none
+    /// with bytes written, as <see cref="PushUsed"/> of each in turn would. In order (§2.8.8), the run of
+    /// them that is next in used order, one slot and device-readable each, is one step of the in-order
+    /// batch: state cleared per id, the cursors moved once. Each id is checked against the array, not
+    /// trusted because we wrote it: a caller may pass any.
     /// </summary>
-    public void PushUsedBatch(ReadOnlySpan<VirtqChain> chains)
+    public void PushUsedAll(ReadOnlySpan<VirtqChain> chains)
     {
-        if (chains.Length < BatchSize) { foreach (var c in chains) PushUsed(c.Id, 0); return; }
-        InFlightBuffer[] buffers = _buffers;
-        int next = PackedEventSuppression.OffWrapOf(_nextUsed, _usedWrap);
-        ushort id0 = chains[0].Id, id1 = chains[1].Id, id2 = chains[2].Id, id3 = chains[3].Id;
-        // Each id is checked against the array, not trusted because we wrote it: a caller may pass any.
-        if (_inOrder && id0 < buffers.Length && id1 < buffers.Length && id2 < buffers.Length && id3 < buffers.Length
-            && InLine(buffers[id0], next) && InLine(buffers[id1], next + 1)
-            && InLine(buffers[id2], next + 2) && InLine(buffers[id3], next + 3))
+        int k = 0;
+        if (_inOrder)
         {
-            buffers[id0] = buffers[id1] = buffers[id2] = buffers[id3] = default;
-            _slotsInFlight -= BatchSize;
-            AddToBatch(id3, BatchSize);
-            return;
+            InFlightBuffer[] buffers = _buffers;
+            int slot = _nextUsed;
+            bool wrap = _usedWrap;
+            for (; k < chains.Length; k++)
+            {
+                ushort id = chains[k].Id;
+                if (id >= buffers.Length || !InLine(buffers[id], PackedEventSuppression.OffWrapOf(slot, wrap))) break;
+                buffers[id] = default;
+                if (++slot == _size) { slot = 0; wrap = !wrap; }
+            }
+            if (k > 0)
+            {
+                _slotsInFlight -= k;
+                AddToBatch(chains[k - 1].Id, k);
+            }
         }
-        for (int k = 0; k < BatchSize; k++) PushUsed(chains[k].Id, 0);
+        for (; k < chains.Length; k++) PushUsed(chains[k].Id, 0);
     }
 
     /// <summary>In flight, one slot, device-readable and popped from <paramref name="position"/> (slot | wrap &lt;&lt; 15).</summary>

@@ -26,7 +26,8 @@ internal sealed unsafe class BurstScratch
     const int UsedLengthsOffset = UsedIdsOffset + UsedBatch.Capacity * sizeof(ushort);
     const int CopiesOffset = UsedLengthsOffset + UsedBatch.Capacity * sizeof(uint);
     const int BatchOffset = CopiesOffset + DeferredCopies.Capacity * 24;
-    const int Size = BatchOffset + PackedVirtqueueDevice.BatchSize * 16;
+    const int LineChainsOffset = BatchOffset + PackedVirtqueueDevice.BatchSize * 16;
+    const int Size = LineChainsOffset + MaxChains * 16;
 
     // On the pinned object heap: it never moves, so the pointer into it stays good while we hold it.
     readonly byte[] _block;
@@ -58,6 +59,8 @@ internal sealed unsafe class BurstScratch
     public uint* UsedLengths => (uint*)(_base + UsedLengthsOffset);
     public DeferredCopies.Entry* CopyEntries => (DeferredCopies.Entry*)(_base + CopiesOffset);
     public VirtqChain* BatchChains => (VirtqChain*)(_base + BatchOffset);
+    /// <summary>The chains of a dequeue burst's lines, all returned together once the lines are taken.</summary>
+    public VirtqChain* LineChains => (VirtqChain*)(_base + LineChainsOffset);
 
     /// <summary>An empty batch of used entries, and an empty list of copies, over the block's arrays.</summary>
     public UsedBatch Used

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace Datapath.Drivers.VhostUser.Backend;
 
@@ -34,6 +33,26 @@ internal unsafe ref struct DeferredCopies
     public void Add(byte* destination, byte* source, uint length)
     {
         if (_count == Capacity) { Run(_entries, _count); _count = 0; }
+        AddInRoom(destination, source, length);
+    }
+
+    /// <summary>Copies that can be added before the list must run.</summary>
+    public readonly int Room => Capacity - _count;
+
+    /// <summary>
+    /// Room for <paramref name="n"/> more (at most <see cref="Capacity"/>), running the list if it is
+    /// short of it: before a loop of <see cref="AddInRoom"/>, which then has no call in it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void MakeRoom(int n)
+    {
+        if (_count > Capacity - n) { Run(_entries, _count); _count = 0; }
+    }
+
+    /// <summary><see cref="Add"/> after <see cref="MakeRoom"/> made room for it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AddInRoom(byte* destination, byte* source, uint length)
+    {
         Entry* e = _entries + _count++;
         e->Destination = destination;
         e->Source = source;
@@ -55,33 +74,7 @@ internal unsafe ref struct DeferredCopies
         for (int i = 0; i < count; i++)
         {
             Entry* e = entries + i;
-            Copy(e->Destination, e->Source, e->Length);
+            FrameCopy.Copy(e->Destination, e->Source, e->Length);
         }
-    }
-
-    /// <summary>
-    /// Frames of 32 to 128 bytes (the 64-byte ones of a packet-rate test) as two or four overlapping
-    /// 32-byte moves, inline: a call into the general memmove, with its size dispatch, cost as much
-    /// as the copy. Every load comes before the stores; nothing outside [0, length) is touched.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Copy(byte* destination, byte* source, nuint length)
-    {
-        if (Vector256.IsHardwareAccelerated && length - 32 <= 96)
-        {
-            var head = Vector256.Load(source);
-            var tail = Vector256.Load(source + length - 32);
-            if (length > 64)
-            {
-                var second = Vector256.Load(source + 32);
-                var beforeTail = Vector256.Load(source + length - 64);
-                second.Store(destination + 32);
-                beforeTail.Store(destination + length - 64);
-            }
-            head.Store(destination);
-            tail.Store(destination + length - 32);
-            return;
-        }
-        Buffer.MemoryCopy(source, destination, length, length);
     }
 }

@@ -25,6 +25,8 @@ internal interface IRingOps
     /// <summary>Takes <see cref="PackedVirtqueueDevice.BatchSize"/> one-descriptor buffers at once, or nothing
     /// (false): a fast path in front of <see cref="TryPop"/>, never instead of it.</summary>
     bool TryPopBatch(Span<VirtqSegment> segments, Span<VirtqChain> chains);
+    /// <summary><see cref="TryPopBatch"/> with no call in it (flat memory map only; see the packed device's).</summary>
+    bool TryPopBatchFlat(Span<VirtqSegment> segments, Span<VirtqChain> chains);
     /// <summary>Whether <see cref="TryPopBatch"/> can ever take anything: a constant of the format.</summary>
     bool PopsLines { get; }
     /// <summary>
@@ -34,8 +36,8 @@ internal interface IRingOps
     /// </summary>
     bool UsedWaitsForPublish { get; }
     bool PushUsed(ushort id, uint length);
-    /// <summary>Returns the buffers of one <see cref="TryPopBatch"/>, nothing written into them.</summary>
-    void PushUsedBatch(ReadOnlySpan<VirtqChain> chains);
+    /// <summary>Returns buffers taken by <see cref="TryPopBatch"/>, in pop order, nothing written into them.</summary>
+    void PushUsedAll(ReadOnlySpan<VirtqChain> chains);
     void UndoPop(ushort id);
 }
 
@@ -52,11 +54,12 @@ internal readonly struct SplitOps(SplitVirtqueueDevice queue) : IRingOps
     // A split ring's buffers are not in ring order (avail->ring names them), so there is no line to take at once.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryPopBatch(Span<VirtqSegment> segments, Span<VirtqChain> chains) => false;
+    public bool TryPopBatchFlat(Span<VirtqSegment> segments, Span<VirtqChain> chains) => false;
     public bool PopsLines => false;
     public bool UsedWaitsForPublish => false;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool PushUsed(ushort id, uint length) => queue.PushUsed(id, length);
-    public void PushUsedBatch(ReadOnlySpan<VirtqChain> chains)
+    public void PushUsedAll(ReadOnlySpan<VirtqChain> chains)
     {
         foreach (var c in chains) queue.PushUsed(c.Id, 0);
     }
@@ -74,10 +77,12 @@ internal readonly struct PackedOps(PackedVirtqueueDevice queue) : IRingOps
     public VirtqPop TryPop(Span<VirtqSegment> segments, out VirtqChain chain) => queue.TryPop(segments, out chain);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryPopBatch(Span<VirtqSegment> segments, Span<VirtqChain> chains) => queue.TryPopBatch(segments, chains);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPopBatchFlat(Span<VirtqSegment> segments, Span<VirtqChain> chains) => queue.TryPopBatchFlat(segments, chains);
     public bool PopsLines => true;
     public bool UsedWaitsForPublish => true;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool PushUsed(ushort id, uint length) => queue.PushUsed(id, length);
-    public void PushUsedBatch(ReadOnlySpan<VirtqChain> chains) => queue.PushUsedBatch(chains);
+    public void PushUsedAll(ReadOnlySpan<VirtqChain> chains) => queue.PushUsedAll(chains);
     public void UndoPop(ushort id) => queue.UndoPop(id);
 }

@@ -74,6 +74,7 @@ internal static unsafe class VhostDequeue
         {
             if (lines && want - i >= PackedVirtqueueDevice.BatchSize)
             {
+                copies.MakeRoom(PackedVirtqueueDevice.BatchSize);
                 int taken = TakeLines(q, rt, layout, pkts[..want], want - i, ref filled, ref bytes, ref copies, ref counters);
                 if (taken > 0)
                 {
@@ -107,11 +108,12 @@ internal static unsafe class VhostDequeue
 
     /// <summary>
     /// Packed rings: whole cache lines of one-descriptor buffers, four at a time, while the ring has a
-    /// line ready (<see cref="PackedVirtqueueDevice.TryPopBatch"/>) and <paramref name="pops"/> leaves
-    /// room for four; each line's buffers go back together (<see cref="IRingOps.PushUsedBatch"/>).
-    /// Returns the buffers taken; <paramref name="filled"/> and <paramref name="bytes"/> move past
-    /// the frames made. A method of its own, with its state in locals: inside the burst, among the
-    /// single pops' state, the JIT kept the cursors on the stack, loaded and stored for every frame.
+    /// line ready (<see cref="PackedVirtqueueDevice.TryPopBatchFlat"/>) and <paramref name="pops"/> leaves
+    /// room for four; the lines' buffers go back together at the end (<see cref="IRingOps.PushUsedAll"/>).
+    /// Returns the buffers taken; <paramref name="filled"/> and <paramref name="bytes"/> move past the
+    /// frames made. A method of its own, with no call in its loop: inside the burst, or with a call on
+    /// any path of the loop (however rare), the JIT kept the cursors on the stack, loaded and stored
+    /// for every frame (DOTNET_JitDisasm), since caller-saved registers do not survive a call.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     static int TakeLines<TQueue>(TQueue q, VringRuntime rt, FrameLayout layout, Span<Packet> pkts, int pops,
@@ -122,16 +124,19 @@ internal static unsafe class VhostDequeue
         var scratch = rt.Scratch;
         VirtqSegment* segs = scratch.Segments;
         var segSpan = new Span<VirtqSegment>(segs, Line);
-        var chains = scratch.Batch;
+        VirtqChain* lineChains = scratch.LineChains;
         var copies = copiesOut;
+        // Every frame may add a copy, and running the list would be a call: no more than it has room for.
+        pops = Math.Min(Math.Min(pops, copies.Room), BurstScratch.MaxChains);
         int n = filled;
         ulong sum = bytes;
         uint hdrSize = layout.HeaderSize;
         // Where in a buffer our first read is: the header, or the frame behind it.
         nuint firstRead = layout.ReadsHeader ? 0 : hdrSize;
         int taken = 0;
-        while (pops - taken >= Line && q.TryPopBatch(segSpan, chains))
+        while (pops - taken >= Line && q.TryPopBatchFlat(segSpan, new Span<VirtqChain>(lineChains + taken, Line)))
         {
+            VirtqChain* chains = lineChains + taken;
             taken += Line;
             // The four buffers' first lines we read (written by the driver's core) are asked for
             // together before any is read, as DPDK's batch dequeue does: one miss's wait instead of
@@ -153,8 +158,9 @@ internal static unsafe class VhostDequeue
                 Fill(layout, segs[k].Data, len, pkts[n++], ref copies);
                 sum += len;
             }
-            q.PushUsedBatch(chains);
         }
+        // Returned after the lines, before any later pop of the burst: pop order (IN_ORDER) holds.
+        if (taken > 0) q.PushUsedAll(new ReadOnlySpan<VirtqChain>(lineChains, taken));
         copiesOut = copies;
         filled = n;
         bytes = sum;
@@ -181,6 +187,7 @@ internal static unsafe class VhostDequeue
         ref readonly var first = ref chainSegs[0];
         if (hdrSize == VirtioNetHeader.Size && first.Length >= hdrSize + len)
         {
+            copies.MakeRoom(1);
             Fill(layout, first.Data, len, p, ref copies);
             return true;
         }
@@ -194,7 +201,8 @@ internal static unsafe class VhostDequeue
     /// <summary>
     /// A frame whose 12-byte header and <paramref name="len"/> bytes lie whole at <paramref name="buffer"/>:
     /// the header read once when CSUM lets it ask for anything (copied: the peer may rewrite it), the
-    /// frame copied into <paramref name="p"/>, deferred when small.
+    /// frame copied into <paramref name="p"/>, deferred when small: the caller made room in
+    /// <paramref name="copies"/> (<see cref="DeferredCopies.MakeRoom"/>), so nothing here makes a call.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Fill(FrameLayout layout, byte* buffer, uint len, Packet p, scoped ref DeferredCopies copies)
@@ -206,8 +214,8 @@ internal static unsafe class VhostDequeue
         if (Sse.IsSupported && small) Sse.Prefetch0(buffer + HdrSize + len - 1);
         VirtioNetHeader hdr = default;
         if (layout.ReadsHeader) hdr = Unsafe.ReadUnaligned<VirtioNetHeader>(buffer);
-        if (small) copies.Add(p.Data, buffer + HdrSize, len);
-        else Buffer.MemoryCopy(buffer + HdrSize, p.Data, len, len);
+        if (small) copies.AddInRoom(p.Data, buffer + HdrSize, len);
+        else FrameCopy.Copy(p.Data, buffer + HdrSize, len);
         Stamp(layout, p, len, in hdr);
     }
 

@@ -23,6 +23,7 @@ public unsafe class BurstScratchTests
             ("used lengths", (nuint)s.UsedLengths, UsedBatch.Capacity * sizeof(uint), sizeof(uint)),
             ("copies", (nuint)s.CopyEntries, (nuint)(DeferredCopies.Capacity * sizeof(DeferredCopies.Entry)), 8),
             ("batch", (nuint)s.BatchChains, (nuint)(PackedVirtqueueDevice.BatchSize * sizeof(VirtqChain)), sizeof(uint)),
+            ("line chains", (nuint)s.LineChains, (nuint)(BurstScratch.MaxChains * sizeof(VirtqChain)), sizeof(uint)),
         };
         nuint start = (nuint)s.Base, end = start + (nuint)BurstScratch.Bytes;
         Assert.Equal(0u, start % 64);

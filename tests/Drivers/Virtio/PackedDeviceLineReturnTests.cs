@@ -3,10 +3,10 @@ using Datapath.Drivers.Virtio;
 namespace Datapath.Tests.Drivers.Virtio;
 
 /// <summary>
-/// <see cref="PackedVirtqueueDevice.PushUsedBatch"/>: the four buffers of a line go back as PushUsed of
-/// each in turn would send them. In order (§2.8.8) and next in used order they are one step of the
-/// in-order batch; anything else takes the buffer-by-buffer path, and an id the device never lent out
-/// is counted, never trusted.
+/// <see cref="PackedVirtqueueDevice.PushUsedAll"/>: buffers taken in lines go back as PushUsed of each in
+/// turn would send them. In order (§2.8.8), the run of them next in used order is one step of the
+/// in-order batch, across the ring's end too; the rest take the buffer-by-buffer path, and an id the
+/// device never lent out is counted, never trusted.
 /// </summary>
 public unsafe class PackedDeviceLineReturnTests
 {
@@ -38,7 +38,7 @@ public unsafe class PackedDeviceLineReturnTests
             {
                 AddReadable(driver, Batch, cookie: line * Batch);
                 Assert.True(device.TryPopBatch(segs, chains));
-                device.PushUsedBatch(chains);
+                device.PushUsedAll(chains);
                 device.PublishUsed();
                 int slot = line * Batch;
                 bool wrap = lap % 2 == 0;
@@ -52,8 +52,38 @@ public unsafe class PackedDeviceLineReturnTests
         }
         Assert.Equal(0ul, driver.Errors.Total + device.Errors.Total);
         // Every id is free again: a second return of the last line is refused, counted.
-        device.PushUsedBatch(chains);
+        device.PushUsedAll(chains);
         Assert.Equal((ulong)Batch, device.Errors.BadUsedReturn);
+    }
+
+    [Fact]
+    public void Lines_returned_together_across_the_rings_end_are_one_used_descriptor()
+    {
+        using var f = new PackedRingFixture(16);
+        var driver = new PackedVirtqueueDriver(f.Ring, inOrder: true);
+        var device = new PackedVirtqueueDevice(f.Ring, f.Memory, inOrder: true);
+        Span<VirtqSegment> segs = stackalloc VirtqSegment[Batch];
+        Span<VirtqChain> chains = stackalloc VirtqChain[3 * Batch];
+        Span<VirtqCompletion> done = stackalloc VirtqCompletion[16];
+        AddReadable(driver, 2 * Batch);
+        Assert.True(device.TryPopBatch(segs, chains[..Batch]));
+        Assert.True(device.TryPopBatch(segs, chains[Batch..(2 * Batch)]));
+        device.PushUsedAll(chains[..(2 * Batch)]);
+        device.PublishUsed();
+        Assert.Equal(2 * Batch, driver.PollUsed(done));
+
+        // Slots 8-15 of this lap and 0-3 of the next: three lines, one return.
+        AddReadable(driver, 3 * Batch, cookie: 100);
+        for (int line = 0; line < 3; line++) Assert.True(device.TryPopBatch(segs, chains.Slice(line * Batch, Batch)));
+        device.PushUsedAll(chains);
+        device.PublishUsed();
+        Assert.True(IsUsed(f, 8));
+        Assert.Equal(chains[^1].Id, f.Ring.Desc[8].Id);
+        for (int slot = 9; slot < 16; slot++) Assert.False(IsUsed(f, slot));
+        Assert.Equal(3 * Batch, driver.PollUsed(done));
+        for (int k = 0; k < 3 * Batch; k++) Assert.Equal(100 + k, (int)done[k].Cookie);
+        Assert.Equal(16, driver.FreeDescriptors);
+        Assert.Equal(0ul, driver.Errors.Total + device.Errors.Total);
     }
 
     [Fact]
@@ -66,7 +96,7 @@ public unsafe class PackedDeviceLineReturnTests
         Span<VirtqSegment> segs = stackalloc VirtqSegment[Batch];
         Span<VirtqChain> chains = stackalloc VirtqChain[Batch];
         Assert.True(device.TryPopBatch(segs, chains));
-        device.PushUsedBatch(chains);
+        device.PushUsedAll(chains);
         device.PublishUsed();
         for (int k = 0; k < Batch; k++)
         {
@@ -93,7 +123,7 @@ public unsafe class PackedDeviceLineReturnTests
         for (int i = 0; i < 4; i++) Assert.Equal(VirtqPop.Chain, device.TryPop(segs, out singles[i]));
         Assert.True(device.TryPopBatch(segs, chains));
         for (int i = 0; i < 3; i++) Assert.True(device.PushUsed(singles[i].Id, 0));
-        device.PushUsedBatch(chains);
+        device.PushUsedAll(chains);
         Assert.True(device.PushUsed(singles[3].Id, 0));
         device.PublishUsed();
 
@@ -118,11 +148,11 @@ public unsafe class PackedDeviceLineReturnTests
         chains.CopyTo(bad);
         bad[1].Id = 16;           // past the ids the ring has
         bad[2].Id = ushort.MaxValue;
-        device.PushUsedBatch(bad);
+        device.PushUsedAll(bad);
         Assert.Equal(2ul, device.Errors.BadUsedReturn);
-        device.PushUsedBatch(chains[..2]); // shorter than a line: each in turn; chains[0] was returned above
+        device.PushUsedAll(chains[..2]); // chains[0] went back above: the run stops there, counted
         Assert.Equal(3ul, device.Errors.BadUsedReturn);
-        device.PushUsedBatch(chains[2..]);
+        device.PushUsedAll(chains[2..]);
         device.PublishUsed();
         Span<VirtqCompletion> done = stackalloc VirtqCompletion[8];
         Assert.Equal(Batch, driver.PollUsed(done));
