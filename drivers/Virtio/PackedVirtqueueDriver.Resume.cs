@@ -46,7 +46,7 @@ public sealed unsafe partial class PackedVirtqueueDriver
         }
     }
 
-    int ChainSlots(ushort id) => id < _size ? Volatile.Read(ref _chainLength[id]) : 1;
+    int ChainSlots(ushort id) => id < _size ? Volatile.Read(ref _buffers[id].Slots) : 1;
 
     /// <summary>In order: the slots of every buffer from <paramref name="oldest"/> up to <paramref name="id"/>; moves <paramref name="oldest"/> past it.</summary>
     int BatchSlots(ushort id, ref int oldest)
@@ -56,7 +56,7 @@ public sealed unsafe partial class PackedVirtqueueDriver
         for (int k = 0; k < _size; k++)
         {
             int h = oldest;
-            slots += Volatile.Read(ref _chainLength[h]);
+            slots += Volatile.Read(ref _buffers[h].Slots);
             oldest = h + 1 == _size ? 0 : h + 1;
             if (h == id) break;
         }

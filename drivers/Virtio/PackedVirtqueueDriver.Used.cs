@@ -69,7 +69,7 @@ public sealed unsafe partial class PackedVirtqueueDriver
     int CompleteOne(ushort id, uint len, Span<VirtqCompletion> done, ref int n)
     {
         if (id >= _size) { _errors.UsedIdOutOfRange++; return 1; }
-        int slots = _chainLength[id];
+        int slots = _buffers[id].Slots;
         if (slots == 0) { _errors.UsedIdNotOutstanding++; return 1; }
         done[n++] = Reclaim(id, len);
         _freeIds[_freeIdCount++] = id;
@@ -92,8 +92,8 @@ public sealed unsafe partial class PackedVirtqueueDriver
         while (n < done.Length)
         {
             ushort h = _oldestId;
-            _batchSkip += _chainLength[h];
-            done[n++] = Reclaim(h, h == id ? len : _writableBytes[h]);
+            _batchSkip += _buffers[h].Slots;
+            done[n++] = Reclaim(h, h == id ? len : _buffers[h].WritableBytes);
             _oldestId = (ushort)(h + 1 == _size ? 0 : h + 1);
             if (h == id) return TakeBatchSkip();
         }
@@ -109,12 +109,12 @@ public sealed unsafe partial class PackedVirtqueueDriver
 
     VirtqCompletion Reclaim(ushort id, uint len)
     {
-        if (_writableBytes[id] == 0) len = 0;   // a device-readable buffer: len is reserved
-        else if (len > _writableBytes[id]) { _errors.UsedLengthTooLarge++; len = 0; }
-        _chainLength[id] = 0;
+        ref OutstandingBuffer slot = ref _buffers[id];
+        OutstandingBuffer b = slot;
+        slot = default;
+        if (b.WritableBytes == 0) len = 0;   // a device-readable buffer: len is reserved
+        else if (len > b.WritableBytes) { _errors.UsedLengthTooLarge++; len = 0; }
         _outstanding--;
-        var c = new VirtqCompletion { Cookie = _cookie[id], Id = id, Length = len };
-        _cookie[id] = 0;
-        return c;
+        return new VirtqCompletion { Cookie = b.Cookie, Id = id, Length = len };
     }
 }

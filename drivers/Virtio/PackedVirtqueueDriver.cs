@@ -19,10 +19,8 @@ public sealed unsafe partial class PackedVirtqueueDriver
     readonly bool _eventIdx;
     readonly bool _inOrder;
 
-    // Per buffer id: ring slots its chain uses (0 = not outstanding), device-writable bytes, cookie.
-    readonly ushort[] _chainLength;
-    readonly uint[] _writableBytes;
-    readonly nint[] _cookie;
+    // Per buffer id, between its add and its use (see OutstandingBuffer).
+    readonly OutstandingBuffer[] _buffers;
     // Out of order: a stack of free ids. In order, ids are handed out sequentially instead.
     readonly ushort[] _freeIds;
     int _freeIdCount;
@@ -47,9 +45,7 @@ public sealed unsafe partial class PackedVirtqueueDriver
         _size = ring.Size;
         _eventIdx = eventIdx;
         _inOrder = inOrder;
-        _chainLength = new ushort[_size];
-        _writableBytes = new uint[_size];
-        _cookie = new nint[_size];
+        _buffers = new OutstandingBuffer[_size];
         _freeIds = new ushort[_size];
         Reset();
     }
@@ -63,9 +59,7 @@ public sealed unsafe partial class PackedVirtqueueDriver
     /// </summary>
     public void Reset()
     {
-        Array.Clear(_chainLength);
-        Array.Clear(_writableBytes);
-        Array.Clear(_cookie);
+        Array.Clear(_buffers);
         for (int i = 0; i < _size; i++) _freeIds[i] = (ushort)(_size - 1 - i); // pop 0 first
         _freeIdCount = _size;
         _oldestId = 0;
@@ -230,9 +224,7 @@ public sealed unsafe partial class PackedVirtqueueDriver
             // plain store is enough here; Publish's release store orders it.
             _ring.Desc[head].Flags = headFlags;
         }
-        _chainLength[id] = (ushort)slots;
-        _writableBytes[id] = writable;
-        _cookie[id] = cookie;
+        _buffers[id] = new OutstandingBuffer(cookie, writable, slots);
         _outstanding++;
         _inRing += slots;
         _addedSinceKick += slots;
