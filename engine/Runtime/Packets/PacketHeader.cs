@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Datapath.Engine.Packets;
 
@@ -36,4 +38,24 @@ public unsafe struct PacketHeader
     /// <summary>Checksum offload metadata (virtio-net header csum_start/csum_offset, or L2/L3 lengths).</summary>
     [FieldOffset(60)] public ushort CsumStart;
     [FieldOffset(62)] public ushort CsumOffset;
+
+    /// <summary>
+    /// Bytes 16-47 of a header fresh from its pool (DPDK's rearm data and more): DataOff =
+    /// <paramref name="headroom"/>, RefCnt 1, NbSegs 1, Port none; OlFlags, PacketType, PktLen,
+    /// DataLen, VlanTci and Hash 0. Made once per pool, stored by <see cref="Reset"/> per packet.
+    /// </summary>
+    public static Vector256<ulong> FreshFields(ushort headroom)
+        => Vector256.Create(headroom | 1UL << 16 | 1UL << 32 | (ulong)ushort.MaxValue << 48, 0, 0, 0);
+
+    /// <summary>
+    /// A packet as its pool hands it out: <paramref name="fresh"/> (<see cref="FreshFields"/>) over bytes
+    /// 16-47 and no next segment, in two stores where a field at a time took ten (one line: the header
+    /// is line-aligned). BufAddr, BufIova, BufLen and PoolId are the buffer's own and never change.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Reset(PacketHeader* h, Vector256<ulong> fresh)
+    {
+        fresh.Store((ulong*)((byte*)h + 16));
+        h->Next = null;
+    }
 }

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Datapath.Engine.Lcores;
 using Datapath.Engine.Rings;
 using Datapath.Hugepages;
@@ -26,6 +27,8 @@ public sealed unsafe class PacketPool : IDisposable
     readonly PointerRing _ring;
     readonly PoolCache?[] _caches;
     readonly HugepageRegion _region;
+    // What a header is reset to when handed out (PacketHeader.FreshFields of this pool's headroom).
+    readonly Vector256<ulong> _fresh;
 
     public string Name { get; }
     public ushort Id { get; }
@@ -39,6 +42,7 @@ public sealed unsafe class PacketPool : IDisposable
     PacketPool(string name, ushort id, int count, int dataRoom, int headroom, int cacheSize, HugepageRegion region, int elementSize)
     {
         Name = name; Id = id; Count = count; DataRoom = dataRoom; Headroom = headroom; CacheSize = cacheSize;
+        _fresh = PacketHeader.FreshFields((ushort)headroom);
         _region = region; ElementSize = elementSize;
         _ring = new PointerRing($"{name}-free", (int)BitOperations.RoundUpToPowerOf2((uint)count + 1));
         _caches = new PoolCache?[Lcore.MaxLcores];
@@ -100,19 +104,7 @@ public sealed unsafe class PacketPool : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    void ResetHeader(PacketHeader* h)
-    {
-        h->DataOff = (ushort)Headroom;
-        h->RefCnt = 1;
-        h->NbSegs = 1;
-        h->Next = null;
-        h->DataLen = 0;
-        h->PktLen = 0;
-        h->OlFlags = OffloadFlags.None;
-        h->PacketType = 0;
-        h->Port = ushort.MaxValue;
-        h->VlanTci = 0;
-    }
+    void ResetHeader(PacketHeader* h) => PacketHeader.Reset(h, _fresh);
 
     internal static PacketPool FromId(ushort id) => s_pools[id]!;
 
@@ -140,7 +132,8 @@ public sealed unsafe class PacketPool : IDisposable
     public bool Alloc(Span<Packet> pkts)
     {
         if (!GetBulk(MemoryMarshal.Cast<Packet, nint>(pkts))) return false;
-        for (int i = 0; i < pkts.Length; i++) ResetHeader(pkts[i].Header);
+        var fresh = _fresh;
+        for (int i = 0; i < pkts.Length; i++) PacketHeader.Reset(pkts[i].Header, fresh);
         return true;
     }
 
@@ -223,6 +216,8 @@ public sealed unsafe class PacketPool : IDisposable
     {
         int start = 0;
         PacketPool? pool = null;
+        // The run's pool by id: a compare per packet, and the table read only when the pool changes.
+        int poolId = -1;
         for (int i = 0; i < packets.Length; i++)
         {
             PacketHeader* h = packets[i].Header;
@@ -233,11 +228,11 @@ public sealed unsafe class PacketPool : IDisposable
                 start = i + 1;
                 continue;
             }
-            var owner = s_pools[h->PoolId];
-            if (owner != pool)
+            if (h->PoolId != poolId)
             {
                 if (i > start) pool!.PutBulk(AsAddresses(packets[start..i]));
-                pool = owner;
+                poolId = h->PoolId;
+                pool = s_pools[poolId];
                 start = i;
             }
         }

@@ -52,6 +52,49 @@ public sealed class PacketPoolAllocTests
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public unsafe void A_packet_handed_out_again_is_fresh_whatever_its_last_user_left_in_it(bool bulk)
+    {
+        using var pool = PacketPool.Create($"fresh-{bulk}", 8, NoHuge, headroom: 192);
+        using var lcore = AsLcore(2);
+        var pkts = new Packet[4];
+        Assert.True(pool.Alloc(pkts));
+        foreach (var p in pkts)
+        {
+            PacketHeader* h = p.Header;
+            h->DataOff = 7; h->Port = 3; h->OlFlags = (OffloadFlags)ulong.MaxValue; h->PacketType = 9;
+            h->PktLen = 1000; h->DataLen = 1000; h->VlanTci = 5; h->Hash = 0xdeadbeef;
+            h->CsumStart = 14; h->CsumOffset = 16;
+        }
+        PacketPool.FreeBulk(pkts);
+        // The cache hands back the last freed first: the same four buffers.
+        if (bulk) Assert.True(pool.Alloc(pkts));
+        else for (int i = 0; i < pkts.Length; i++) pkts[i] = pool.Alloc();
+        foreach (var p in pkts)
+        {
+            PacketHeader* h = p.Header;
+            Assert.Equal(192, h->DataOff);
+            Assert.Equal(1, h->RefCnt);
+            Assert.Equal(1, h->NbSegs);
+            Assert.Equal(ushort.MaxValue, h->Port);
+            Assert.Equal(OffloadFlags.None, h->OlFlags);
+            Assert.Equal(0u, h->PacketType);
+            Assert.Equal(0u, h->PktLen);
+            Assert.Equal(0, h->DataLen);
+            Assert.Equal(0, h->VlanTci);
+            Assert.Equal(0u, h->Hash);
+            Assert.True(h->Next == null);
+            // The buffer's own fields are untouched by the reset.
+            Assert.Equal(pool.Id, h->PoolId);
+            Assert.Equal(192 + pool.DataRoom, h->BufLen);
+            Assert.True(h->BufAddr == (byte*)h + PacketHeader.Size);
+        }
+        PacketPool.FreeBulk(pkts);
+        Assert.Equal(8, pool.Available);
+    }
+
+    [Theory]
     [InlineData(-1)]
     [InlineData(0)]
     [InlineData(5)]
