@@ -119,6 +119,39 @@ public sealed unsafe partial class SplitVirtqueueDevice
         return VirtqPop.Chain;
     }
 
+    /// <summary>
+    /// <see cref="TryPop"/> for the common chain only, inline and with no call in it, for a caller's loop
+    /// that must not have one (a call makes the JIT keep the loop's values on the stack): the next head
+    /// already seen available, one descriptor (neither NEXT nor INDIRECT) with a non-zero length, with
+    /// an address in the flat memory map's largest range. False, nothing taken or counted, for anything
+    /// else, and when no entry is known available: <see cref="TryPop"/> reads avail->idx, then takes
+    /// or counts it (the descriptor is read again there; only the copy validated here is used here).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPopSingleFlat(ref VirtqSegment segment, ref VirtqChain chain)
+    {
+        if (_lastAvail == _availSeen || _memory.Flat is not { } map) return false;
+        // After the acquire read of avail->idx that covered this entry (_availSeen).
+        ushort head = Volatile.Read(ref _ring.AvailRing[_lastAvail & _mask]);
+        InFlightChain[] chains = _chains;
+        if (head >= (uint)chains.Length || chains[head].InFlight) return false;
+        VirtqDescriptor d = VirtqDescriptor.ReadOnce(_ring.Desc + head);
+        if ((d.Flags & (VirtqDescriptor.FlagNext | VirtqDescriptor.FlagIndirect)) != 0 || d.Len == 0) return false;
+        var (guest, size, local) = map.Largest;
+        if (!GuestAddressMap.Holds(guest, size, d.Addr, d.Len)) return false;
+        uint writable = (d.Flags & VirtqDescriptor.FlagWrite) != 0 ? d.Len : 0;
+        segment.Data = (byte*)(local + (nint)(d.Addr - guest));
+        segment.Length = d.Len;
+        segment.Writable = writable != 0;
+        chain.Id = head;
+        chain.Segments = 1;
+        chain.ReadableBytes = d.Len - writable;
+        chain.WritableBytes = writable;
+        chains[head] = new InFlightChain(writable, _lastAvail);
+        _lastAvail++;
+        return true;
+    }
+
     bool _translationPending;
 
     /// <summary>

@@ -27,6 +27,10 @@ internal interface IRingOps
     bool TryPopBatch(Span<VirtqSegment> segments, Span<VirtqChain> chains);
     /// <summary><see cref="TryPopBatch"/> with no call in it (flat memory map only; see the packed device's).</summary>
     bool TryPopBatchFlat(Span<VirtqSegment> segments, Span<VirtqChain> chains);
+    /// <summary><see cref="TryPop"/> of a one-descriptor chain with no call in it (split: see the split device's).</summary>
+    bool TryPopSingleFlat(ref VirtqSegment segment, ref VirtqChain chain);
+    /// <summary>Whether <see cref="TryPopSingleFlat"/> can ever take anything: a constant of the format.</summary>
+    bool PopsSingles { get; }
     /// <summary>Whether <see cref="TryPopBatch"/> can ever take anything: a constant of the format.</summary>
     bool PopsLines { get; }
     /// <summary>
@@ -55,6 +59,9 @@ internal readonly struct SplitOps(SplitVirtqueueDevice queue) : IRingOps
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryPopBatch(Span<VirtqSegment> segments, Span<VirtqChain> chains) => false;
     public bool TryPopBatchFlat(Span<VirtqSegment> segments, Span<VirtqChain> chains) => false;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPopSingleFlat(ref VirtqSegment segment, ref VirtqChain chain) => queue.TryPopSingleFlat(ref segment, ref chain);
+    public bool PopsSingles => true;
     public bool PopsLines => false;
     public bool UsedWaitsForPublish => false;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -79,6 +86,9 @@ internal readonly struct PackedOps(PackedVirtqueueDevice queue) : IRingOps
     public bool TryPopBatch(Span<VirtqSegment> segments, Span<VirtqChain> chains) => queue.TryPopBatch(segments, chains);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryPopBatchFlat(Span<VirtqSegment> segments, Span<VirtqChain> chains) => queue.TryPopBatchFlat(segments, chains);
+    // Packed rings take lines; a single buffer goes through TryPop.
+    public bool TryPopSingleFlat(ref VirtqSegment segment, ref VirtqChain chain) => false;
+    public bool PopsSingles => false;
     public bool PopsLines => true;
     public bool UsedWaitsForPublish => true;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

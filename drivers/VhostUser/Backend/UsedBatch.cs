@@ -36,6 +36,18 @@ internal unsafe ref struct UsedBatch
         _count++;
     }
 
+    /// <summary>Entries that can be added before the batch must be pushed (a queue that stages its own: any).</summary>
+    public readonly int Room => Capacity - _count;
+
+    /// <summary><see cref="Add"/> for a queue that does not stage its own, with room known: no call in it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AddInRoom(ushort id, uint length)
+    {
+        _ids[_count] = id;
+        _lengths[_count] = length;
+        _count++;
+    }
+
     // Inline over a static method, for the reason DeferredCopies.Flush gives: the struct stays in registers.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Flush<TQueue>(TQueue q) where TQueue : struct, IRingOps

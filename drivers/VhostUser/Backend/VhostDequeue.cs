@@ -67,6 +67,9 @@ internal static unsafe class VhostDequeue
         var layout = new FrameLayout((uint)rt.NetHeaderSize, (uint)pool.DataRoom, portId, rt.ReadsTxHeader);
         // Packed rings carry the 12-byte header (VERSION_1 is required), which the lines assume.
         bool lines = q.PopsLines && layout.HeaderSize == VirtioNetHeader.Size;
+        // Split rings: one-descriptor chains in a loop of their own, for the same reason (legacy 10-byte
+        // headers go through TryPop).
+        bool singles = q.PopsSingles && layout.HeaderSize == VirtioNetHeader.Size;
         int filled = 0;
         ulong bytes = 0;
         bool returned = false;
@@ -81,6 +84,18 @@ internal static unsafe class VhostDequeue
                     returned = true;
                     i += taken;
                     continue;
+                }
+            }
+            if (singles)
+            {
+                copies.MakeRoom(1);
+                if (used.Room == 0) used.Flush(q);
+                int taken = TakeSingles(q, rt, layout, pkts[..want], want - i, ref filled, ref bytes, ref copies, ref used, ref counters);
+                if (taken > 0)
+                {
+                    returned = true;
+                    i += taken;
+                    if (i == want) break;
                 }
             }
             var r = q.TryPop(segs, out var chain);
@@ -162,6 +177,49 @@ internal static unsafe class VhostDequeue
         // Returned after the lines, before any later pop of the burst: pop order (IN_ORDER) holds.
         if (taken > 0) q.PushUsedAll(new ReadOnlySpan<VirtqChain>(lineChains, taken));
         copiesOut = copies;
+        filled = n;
+        bytes = sum;
+        return taken;
+    }
+
+    /// <summary>
+    /// Split rings: one-descriptor chains (<see cref="SplitVirtqueueDevice.TryPopSingleFlat"/>) while the
+    /// ring has them and <paramref name="pops"/>, the copy list and the used batch have room, with no call
+    /// in the loop (see <see cref="TakeLines{TQueue}"/>). Returns the chains taken; the first that does
+    /// not fit, and everything after it, is left to <see cref="IRingOps.TryPop"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static int TakeSingles<TQueue>(TQueue q, VringRuntime rt, FrameLayout layout, Span<Packet> pkts, int pops,
+        ref int filled, ref ulong bytes, ref DeferredCopies copiesOut, ref UsedBatch usedOut, ref QueueCounters counters)
+        where TQueue : struct, IRingOps
+    {
+        var scratch = rt.Scratch;
+        VirtqSegment* seg = scratch.Segments;
+        VirtqChain* chain = scratch.BatchChains;
+        var copies = copiesOut;
+        var used = usedOut;
+        pops = Math.Min(pops, Math.Min(copies.Room, used.Room));
+        int n = filled;
+        ulong sum = bytes;
+        uint hdrSize = layout.HeaderSize;
+        int taken = 0;
+        while (taken < pops && q.TryPopSingleFlat(ref *seg, ref *chain))
+        {
+            taken++;
+            // §5.1.6.2: every frame starts with the header; a chain shorter than it carries nothing.
+            uint readable = chain->ReadableBytes;
+            if (readable < hdrSize) counters.Errors++;
+            else if (readable - hdrSize > layout.DataRoom) { rt.DroppedOversize++; counters.Errors++; }
+            else
+            {
+                uint len = readable - hdrSize;
+                Fill(layout, seg->Data, len, pkts[n++], ref copies);
+                sum += len;
+            }
+            used.AddInRoom(chain->Id, 0);
+        }
+        copiesOut = copies;
+        usedOut = used;
         filled = n;
         bytes = sum;
         return taken;
