@@ -99,7 +99,7 @@ public sealed unsafe partial class SplitVirtqueueDevice
         if (_chains[head].InFlight) { _errors.HeadInFlight++; return VirtqPop.Dropped; }
 
         chain.Id = head;
-        if (!TryTakeSingle(head, segments, ref chain) && !WalkChain(head, segments, ref chain))
+        if (!(segments.Length > 0 && TryTakeSingle(head, ref segments[0], ref chain, largestRangeOnly: false)) && !WalkChain(head, segments, ref chain))
         {
             if (_translationPending)
             {
@@ -130,24 +130,13 @@ public sealed unsafe partial class SplitVirtqueueDevice
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryPopSingleFlat(ref VirtqSegment segment, ref VirtqChain chain)
     {
-        if (_lastAvail == _availSeen || _memory.Flat is not { } map) return false;
+        if (_lastAvail == _availSeen) return false;
         // After the acquire read of avail->idx that covered this entry (_availSeen).
         ushort head = Volatile.Read(ref _ring.AvailRing[_lastAvail & _mask]);
         InFlightChain[] chains = _chains;
-        if (head >= (uint)chains.Length || chains[head].InFlight) return false;
-        VirtqDescriptor d = VirtqDescriptor.ReadOnce(_ring.Desc + head);
-        if ((d.Flags & (VirtqDescriptor.FlagNext | VirtqDescriptor.FlagIndirect)) != 0 || d.Len == 0) return false;
-        var (guest, size, local) = map.Largest;
-        if (!GuestAddressMap.Holds(guest, size, d.Addr, d.Len)) return false;
-        uint writable = (d.Flags & VirtqDescriptor.FlagWrite) != 0 ? d.Len : 0;
-        segment.Data = (byte*)(local + (nint)(d.Addr - guest));
-        segment.Length = d.Len;
-        segment.Writable = writable != 0;
+        if (head >= (uint)chains.Length || chains[head].InFlight || !TryTakeSingle(head, ref segment, ref chain, largestRangeOnly: true)) return false;
         chain.Id = head;
-        chain.Segments = 1;
-        chain.ReadableBytes = d.Len - writable;
-        chain.WritableBytes = writable;
-        chains[head] = new InFlightChain(writable, _lastAvail);
+        chains[head] = new InFlightChain(chain.WritableBytes, _lastAvail);
         _lastAvail++;
         return true;
     }
@@ -158,17 +147,22 @@ public sealed unsafe partial class SplitVirtqueueDevice
     /// The common chain, one descriptor with neither NEXT nor INDIRECT (a virtio-net frame with its
     /// header, as DPDK's virtio and Linux with ANY_LAYOUT send it), taken without the general walk and
     /// its bookkeeping. Decides only success: anything else (a zero length, an address that does not
-    /// translate, no room) returns false and <see cref="WalkChain"/> reads the descriptor again,
-    /// rejects and counts it.
+    /// translate) returns false and <see cref="WalkChain"/> reads the descriptor again, rejects and
+    /// counts it. With <paramref name="largestRangeOnly"/> (a constant at each caller) the address is
+    /// looked up in the flat map's largest range only, inline: no call (<see cref="TryPopSingleFlat"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    bool TryTakeSingle(ushort head, Span<VirtqSegment> segments, ref VirtqChain chain)
+    bool TryTakeSingle(ushort head, ref VirtqSegment s, ref VirtqChain chain, bool largestRangeOnly)
     {
         VirtqDescriptor d = VirtqDescriptor.ReadOnce(_ring.Desc + head);
-        if ((d.Flags & (VirtqDescriptor.FlagNext | VirtqDescriptor.FlagIndirect)) != 0 || d.Len == 0 || segments.Length == 0) return false;
-        if (!_memory.TryTranslate(d.Addr, d.Len, out nint p)) return false;
+        if ((d.Flags & (VirtqDescriptor.FlagNext | VirtqDescriptor.FlagIndirect)) != 0 || d.Len == 0) return false;
+        nint p;
+        if (largestRangeOnly)
+        {
+            if (_memory.Flat is not { } map || !map.TryTranslateLargest(d.Addr, d.Len, out p)) return false;
+        }
+        else if (!_memory.TryTranslate(d.Addr, d.Len, out p)) return false;
         bool writable = (d.Flags & VirtqDescriptor.FlagWrite) != 0;
-        ref VirtqSegment s = ref segments[0];
         s.Data = (byte*)p;
         s.Length = d.Len;
         s.Writable = writable;
