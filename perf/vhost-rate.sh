@@ -4,7 +4,7 @@
 #   perf/vhost-rate.sh [--runs 3] [--window 5] [--warmup 3] [--sizes "64 1518"] [--burst 32] [--json]
 #                      [--layouts "split packed" | --split | --packed] [--dirs "to-vhost from-vhost"]
 #                      [--pairs "dpdk/ours ours/dpdk ours/ours"] [--queues "1"] [--lcores VHOST/VIRTIO]
-#                      [--min-cpu 0.9] [--c2c-tolerance 0.25] [--huge | --no-huge] [--dll PATH] [--dll-b PATH] [--plan]
+#                      [--min-cpu 0.9] [--c2c-tolerance 0.25] [--huge | --no-huge] [--idle] [--dll PATH] [--dll-b PATH] [--plan]
 #   (./run.sh bench-vhost builds the Release engine first and passes its arguments here)
 #
 # Two processes, a vhost-user back-end (net_vhost, the socket's server) and a virtio-user front-end
@@ -37,6 +37,13 @@
 #   --no-huge   both on 4 KiB pages (testpmd --no-huge -m 1024, ours --no-huge), which any machine has.
 #               Default: hugepages when they can be had (as --huge, after reserving them as root), else
 #               4 KiB pages with a line on stderr saying so. The table's header says which ran.
+#   --idle      which side limits a row: the receiver records its bursts by size (--record-burst-stats, an
+#               option of testpmd's that ours has too), and the row shows the median share of its
+#               polls that found nothing ("rx idle", %). Near 100: the receiver waited on the sender, and the
+#               row measures the sender; near 0: the receiver was the limit. A share of polls, not of time:
+#               a receiver whose empty poll costs less polls more often, so compare it with 0 and 100, not
+#               across implementations. Off by default: counting is a store per poll on both implementations,
+#               which the figures without it do not carry.
 #   --plan      print the command lines of every measurement and exit (check --lcores on a new machine)
 #   --scenarios older names, still accepted: rx = to-vhost dpdk/ours, tx = from-vhost dpdk/ours,
 #               utx = to-vhost ours/dpdk, urx = from-vhost ours/dpdk
@@ -66,7 +73,7 @@ cd "$(dirname "$0")/.."
 
 usage_error() { echo "vhost-rate: $* (--help lists the options)" >&2; exit 2; }
 runs=3 window=5 warmup=3 sizes="64 1518" burst=32 json=0 plan=0 dll=artifacts/bin/Datapath.App/Release/net10.0/datapath.dll dll_b="" c2c_tolerance=0.25
-layouts="split packed" dirs="to-vhost from-vhost" pairs="dpdk/ours ours/dpdk ours/ours" queues=1 lcores="" scenarios="" min_cpu=0 virtio_args="" huge=auto
+layouts="split packed" dirs="to-vhost from-vhost" pairs="dpdk/ours ours/dpdk ours/ours" queues=1 lcores="" scenarios="" min_cpu=0 virtio_args="" huge=auto idle=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs|--window|--warmup|--sizes|--burst|--dll|--dll-b|--layouts|--dirs|--pairs|--queues|--lcores|--scenarios|--min-cpu|--virtio-args|--c2c-tolerance)
@@ -76,6 +83,7 @@ while [ $# -gt 0 ]; do
     --json) json=1; shift ;;
     --huge) huge=1; shift ;;
     --no-huge) huge=0; shift ;;
+    --idle) idle=1; shift ;;
     --plan) plan=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) usage_error "unknown option $1" ;;
@@ -216,17 +224,20 @@ measure() { # queues direction layout size pair
     to-vhost) vmode=rxonly umode=txonly rxside=vhost ;;
     from-vhost) vmode=txonly umode=rxonly rxside=virtio ;;
   esac
+  # --idle: the receiver counts its bursts by size from the start (both implementations take the option)
+  local vstats="" ustats=""
+  [ "$idle" = 0 ] || { [ "$rxside" = vhost ] && vstats=--record-burst-stats || ustats=--record-burst-stats; }
   [ "$layout" = packed ] && uargs+=",packed_vq=1"
   [ "$q" -gt 1 ] && uargs+=",cq=1"     # multi-queue needs the control queue (MQ_VQ_PAIRS_SET); DPDK's asks for it
   uargs+=$virtio_args
   cpus_for "$q"; vl=$(lcore_map "$q" "$VH_CPUS") ul=$(lcore_map "$q" "$VU_CPUS")
   [ "$plan" = 1 ] && echo "queues $q, $dir, $layout, $size B, $(label "$dir" "$pair"):"
   [ "$plan" = 1 ] || C2C=$(c2c_probe "${VH_CPUS%% *}" "${VU_CPUS%% *}")
-  start_impl "$vimpl" vhost "$vl" "$q" "net_vhost0,iface=$sock,queues=$q" --forward-mode="$vmode" --txpkts="$size" --auto-start
-  [ "$plan" = 0 ] || { start_impl "$uimpl" virtio "$ul" "$q" "net_virtio_user0,path=$sock,queues=$q$uargs" --forward-mode="$umode" --txpkts="$size" --auto-start; MPPS=0; return; }
+  start_impl "$vimpl" vhost "$vl" "$q" "net_vhost0,iface=$sock,queues=$q" --forward-mode="$vmode" --txpkts="$size" --auto-start $vstats
+  [ "$plan" = 0 ] || { start_impl "$uimpl" virtio "$ul" "$q" "net_virtio_user0,path=$sock,queues=$q$uargs" --forward-mode="$umode" --txpkts="$size" --auto-start $ustats; MPPS=0; return; }
   wait_for vhost 60 "a prompt" has_prompt vhost "testpmd> "
   wait_for vhost 30 "the socket $sock" test -S "$sock"
-  start_impl "$uimpl" virtio "$ul" "$q" "net_virtio_user0,path=$sock,queues=$q$uargs" --forward-mode="$umode" --txpkts="$size" --auto-start
+  start_impl "$uimpl" virtio "$ul" "$q" "net_virtio_user0,path=$sock,queues=$q$uargs" --forward-mode="$umode" --txpkts="$size" --auto-start $ustats
   wait_for virtio 60 "a prompt" has_prompt virtio "testpmd> "
   # traffic at the receiver, the layout check, then the warm-up (JIT tiering, caches), then the window
   local i t0 n0 got
@@ -240,18 +251,21 @@ measure() { # queues direction layout size pair
   sleep "$warmup"
   # The window; again (up to twice) if a process had less than --min-cpu of its CPUs, keeping the best.
   local try cv cu share shares mpps
-  MPPS=0 SHARE=-1 SHARES=""
+  MPPS=0 SHARE=-1 SHARES="" IDLE=-
   for try in 1 2 3; do
+    WINDOW_IDLE=-
+    [ "$idle" = 0 ] || echo "clear fwd stats all" >&"${FD[$rxside]}"
     cv=$(cpu_ticks vhost) cu=$(cpu_ticks virtio)
     read_rx "$rxside"; t0=$RX_T n0=$RX_N
     sleep "$window"
     read_rx "$rxside"
+    [ "$idle" = 0 ] || read_idle "$rxside"
     cv=$(($(cpu_ticks vhost) - cv)) cu=$(($(cpu_ticks virtio) - cu))
     shares=$(awk -v v="$cv" -v u="$cu" -v t="$((RX_T - t0))" -v hz="$(getconf CLK_TCK)" -v c="$FWD" \
       'BEGIN { printf "%.2f %.2f", v / hz / (t / 1e9) / c, u / hz / (t / 1e9) / c }')
     share=$(awk -v s="$shares" 'BEGIN { split(s, a, " "); print (a[1] < a[2] ? a[1] : a[2]) }')
     mpps=$(awk -v n="$((RX_N - n0))" -v t="$((RX_T - t0))" 'BEGIN { printf "%.4f", n / (t / 1e9) / 1e6 }')
-    awk -v s="$share" -v b="$SHARE" 'BEGIN { exit !(s > b) }' && MPPS=$mpps SHARE=$share SHARES=$shares
+    awk -v s="$share" -v b="$SHARE" 'BEGIN { exit !(s > b) }' && MPPS=$mpps SHARE=$share SHARES=$shares IDLE=$WINDOW_IDLE
     awk -v s="$share" -v m="$min_cpu" 'BEGIN { exit !(s >= m) }' && break
     [ "$try" = 3 ] || progress "$what: CPU share $share < $min_cpu, window again"
   done
@@ -283,8 +297,8 @@ for run in $(seq "$runs"); do
             measure "$q" "$dir" "$layout" "$size" "$pair"
             done_n=$((done_n + 1))
             [ "$plan" = 0 ] || continue
-            echo "$q $dir $layout $size $pair $run $MPPS $FWD $(lcore_map "$q" "$VH_CPUS") $(lcore_map "$q" "$VU_CPUS") $SHARES $C2C" >>"$results"
-            progress "$what: $MPPS Mpps, CPU share vhost/virtio-user ${SHARES/ //}, c2c ${C2C/ //} ns"
+            echo "$q $dir $layout $size $pair $run $MPPS $FWD $(lcore_map "$q" "$VH_CPUS") $(lcore_map "$q" "$VU_CPUS") $SHARES $C2C $IDLE" >>"$results"
+            progress "$what: $MPPS Mpps, CPU share vhost/virtio-user ${SHARES/ //}, c2c ${C2C/ //} ns$([ "$IDLE" = - ] || echo ", rx idle $IDLE%")"
           done
         done
       done

@@ -71,6 +71,28 @@ read_rx() {
   RX_T=$(((t0 + t1) / 2)) RX_N=$rx
 }
 
+# WINDOW_IDLE: the share (%) of the receiver's polls that found nothing since `clear fwd stats all`, from
+# the RX-bursts lines of `show fwd stats all` ("[99% of 0 pkts + ..."; testpmd's layout, which ours
+# copies), averaged over its streams; "-" when it printed none (burst stats off).
+read_idle() {
+  local n=$1 before out="" i
+  before=$(stat -c %s "${LOG[$n]}")
+  echo "show fwd stats all" >&"${FD[$n]}"
+  for i in $(seq 1000); do
+    out=$(tail -c +$((before + 1)) "${LOG[$n]}")
+    # the accumulated block closes the reply: its opening line and its closing line both start with +
+    [ "$(grep -c '^ *+++++++++++++++' <<<"$out")" -ge 2 ] && break
+    kill -0 "${PID[$n]}" 2>/dev/null || fail "$n" "$n exited"
+    sleep 0.01
+  done
+  WINDOW_IDLE=$(idle_share <<<"$out")
+}
+
+idle_share() { # console output on stdin: the mean "% of 0 pkts" of its RX-bursts lines, or "-"
+  awk '/RX-bursts :/ && match($0, /\[[0-9]+% of 0 pkts/) { s += substr($0, RSTART + 1) + 0; k++ }
+    END { if (k) printf "%d\n", s / k; else print "-" }'
+}
+
 # The forwarding lcores of one process: lcore 0 (main: console only) shares the first CPU of the
 # list; worker lcore i runs on CPU list[(i-1) mod length]. e.g. lcore_map 3 "4 5" -> 0@4,1@4,2@5,3@4
 lcore_map() { # queues "cpu cpu ..."

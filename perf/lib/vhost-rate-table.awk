@@ -1,6 +1,6 @@
 # The vhost-rate table (or --json) from its results file, one measurement a line:
 #   queues direction layout frame-bytes pair run mpps forwarding-cpus lcores-vhost lcores-virtio cpu-share-vhost cpu-share-virtio
-#   c2c-before c2c-after
+#   c2c-before c2c-after [rx-idle]
 # pair = virtio-user impl/vhost impl, each dpdk|ours|b (b: the --dll-b build); direction = to-vhost|from-vhost.
 # Set with -v: json (0|1), runs, window, warmup, burst, lb, la (load averages), cpus, model, pages (the
 # page size both processes ran on: 4k or 2m).
@@ -14,6 +14,8 @@
 # row's and its baseline's, before and after) agree within tol (a fraction), of this row's rate over the
 # baseline's in the same run, and how many runs that was: ratios between measurements that ran with the
 # vCPUs placed alike.
+# rx idle (--idle only) = the median, over the row's runs, of the share of the receiver's polls in its
+# window that found nothing (%): near 100 the receiver waited on the sender, which set the rate.
 BEGIN { if (tol == "") tol = 0.25 }
 {
   group = $1 " " $2 " " $3 " " $4
@@ -21,6 +23,7 @@ BEGIN { if (tol == "") tol = 0.25 }
   shv[group, $5] = shv[group, $5] " " $11; shu[group, $5] = shu[group, $5] " " $12
   c2c[group, $5] = c2c[group, $5] " " $13 " " $14
   rate[group, $5, $6] = $7; probes[group, $5, $6] = $13 " " $14
+  if (NF >= 15 && $15 != "-") { idl[group, $5] = idl[group, $5] " " $15; anyidle = 1 }
   if ($6 + 0 > maxrun) maxrun = $6 + 0
   if (!($1 in cores)) qorder[++nq] = $1
   cores[$1] = $8; lv[$1] = $9; lu[$1] = $10
@@ -85,8 +88,10 @@ END {
         printf "\"cpu_share_min\":%.2f,\"cpu_share_vhost_runs\":%s,\"cpu_share_virtio_user_runs\":%s,",
           (a < b ? a : b), jlist(shv[order[i], pairs[m]]), jlist(shu[order[i], pairs[m]])
         matched(order[i], pairs[m])
-        printf "\"c2c_ns_runs\":%s,\"ratio_runs\":%s,\"ratio_matched\":%s,\"runs_matched\":%d,\"c2c_tolerance\":%s}",
+        printf "\"c2c_ns_runs\":%s,\"ratio_runs\":%s,\"ratio_matched\":%s,\"runs_matched\":%d,\"c2c_tolerance\":%s,",
           jlist(c2c[order[i], pairs[m]]), jlist(RATIOS), (MATCHED >= 0 ? sprintf("%.3f", MATCHED) : "null"), NMATCHED, tol
+        x = idl[order[i], pairs[m]]
+        printf "\"rx_idle_pct_median\":%s,\"rx_idle_pct_runs\":%s}", (x == "" ? "null" : median(x)), jlist(x)
       }
     }
     print "]}"
@@ -100,7 +105,8 @@ END {
     printf "# queues %d: vhost --lcores %s, virtio-user --lcores %s (lcore 0: console only)%s\n", q, lv[q], lu[q],
       (over(q) ? sprintf(" *: %d forwarding lcores on %d CPU(s) per process", q, cores[q]) : "")
   }
-  printf "%-44s %-6s %5s %3s %21s %7s %7s %11s %7s %9s %11s %9s\n", "sender -> receiver", "layout", "frame", "q", "Mpps median (min-max)", "Gbit/s", "ns/pkt", "ns/pkt/core", "vs DPDK", "cpu v/u", "matched", "c2c ns"
+  printf "%-44s %-6s %5s %3s %21s %7s %7s %11s %7s %9s %11s %9s%s\n", "sender -> receiver", "layout", "frame", "q", "Mpps median (min-max)", "Gbit/s", "ns/pkt", "ns/pkt/core", "vs DPDK", "cpu v/u", "matched", "c2c ns",
+    (anyidle ? sprintf(" %7s", "rx idle") : "")
   for (i = 1; i <= n; i++) {
     split(order[i], g, " ")
     if (i > 1) print ""
@@ -110,12 +116,14 @@ END {
       if (s == "") continue
       med = median(s)
       matched(order[i], pairs[m])
-      printf "%-44s %-6s %4dB %2d%s %7.3f (%5.3f-%5.3f) %7.2f %7s %11s %7s %4.2f/%4.2f %11s %9s\n", name(g[2], pairs[m]), g[3], g[4], g[1], (over(g[1]) ? "*" : " "),
+      x = idl[order[i], pairs[m]]
+      printf "%-44s %-6s %4dB %2d%s %7.3f (%5.3f-%5.3f) %7.2f %7s %11s %7s %4.2f/%4.2f %11s %9s%s\n", name(g[2], pairs[m]), g[3], g[4], g[1], (over(g[1]) ? "*" : " "),
         med, lo(s), hi(s), med * g[4] * 8 / 1000,
         (med > 0 ? sprintf("%.1f", 1e3 / med) : "-"), (med > 0 ? sprintf("%.1f", 1e3 * cores[g[1]] / med) : "-"),
         (pairs[m] == "dpdk/dpdk" ? "1.00" : dm > 0 ? sprintf("%.2f", med / dm) : "-"), lo(shv[order[i], pairs[m]]), lo(shu[order[i], pairs[m]]),
         (pairs[m] == "dpdk/dpdk" ? "" : MATCHED >= 0 ? sprintf("%.2f %d/%d", MATCHED, NMATCHED, NBOTH) : sprintf("- 0/%d", NBOTH)),
-        sprintf("%d-%d", lo(c2c[order[i], pairs[m]]), hi(c2c[order[i], pairs[m]]))
+        sprintf("%d-%d", lo(c2c[order[i], pairs[m]]), hi(c2c[order[i], pairs[m]])),
+        (!anyidle ? "" : x == "" ? sprintf(" %7s", "-") : sprintf(" %6d%%", median(x)))
     }
   }
   if (n) {
@@ -123,5 +131,6 @@ END {
     printf "# cpu v/u = lowest CPU share of the vhost / virtio-user process in a window, per forwarding CPU (below ~0.9: others ran there)\n"
     printf "# c2c ns = cache-line round trip between the two processes' CPUs around each measurement (min-max): where the host put the vCPUs\n"
     printf "# matched = median ratio to DPDK/DPDK over the runs whose c2c probes, this row's and the baseline's, agree within %d%% (runs used/runs)\n", tol * 100
+    if (anyidle) printf "# rx idle = median share of the receiver's polls that found nothing (near 100%%: the sender set the rate)\n"
   }
 }

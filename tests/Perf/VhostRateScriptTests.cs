@@ -24,7 +24,7 @@ public class VhostRateScriptTests
     {
         using var p = Run("bash", Script, "--help");
         Assert.Equal(0, p.ExitCode);
-        foreach (var option in new[] { "--pairs", "--dirs", "--layouts", "--packed", "--queues", "--lcores", "--json", "--plan", "--runs", "--min-cpu", "--c2c-tolerance", "--huge", "--no-huge" })
+        foreach (var option in new[] { "--pairs", "--dirs", "--layouts", "--packed", "--queues", "--lcores", "--json", "--plan", "--runs", "--min-cpu", "--c2c-tolerance", "--huge", "--no-huge", "--idle" })
             Assert.Contains(option, p.Stdout);
     }
 
@@ -152,5 +152,83 @@ public class VhostRateScriptTests
             Assert.Matches(@"DPDK virtio-user -> DPDK vhost\s.*\s138-450\n", table.Stdout);
         }
         finally { File.Delete(results); }
+    }
+
+    [Fact]
+    public void IdleMakesOnlyTheReceiverCountItsBursts()
+    {
+        // to-vhost: the vhost receives (rxonly); from-vhost: the virtio-user does.
+        using var p = Run("bash", Script, "--plan", "--idle", "--sizes", "64", "--split", "--pairs", "dpdk/ours");
+        Assert.Equal(0, p.ExitCode);
+        var lines = p.Stdout.Split('\n');
+        Assert.Contains(lines, l => l.Contains("net_vhost0") && l.Contains("--forward-mode=rxonly") && l.EndsWith("--record-burst-stats"));
+        Assert.Contains(lines, l => l.Contains("net_virtio_user0") && l.Contains("--forward-mode=rxonly") && l.EndsWith("--record-burst-stats"));
+        Assert.DoesNotContain(lines, l => l.Contains("--forward-mode=txonly") && l.Contains("--record-burst-stats"));
+        using var plain = Run("bash", Script, "--plan", "--sizes", "64", "--split", "--pairs", "dpdk/ours");
+        Assert.DoesNotContain("--record-burst-stats", plain.Stdout);
+    }
+
+    [Fact]
+    public void IdleColumnGivesTheReceiversEmptyPollShare()
+    {
+        // The 15th field (--idle): the share of the receiver's polls that found nothing, or "-".
+        string results = Path.GetTempFileName();
+        File.WriteAllLines(results,
+        [
+            "1 to-vhost packed 64 dpdk/dpdk 1 16.0 1 0@1,1@1 0@0,1@0 1.0 1.0 450 450 99",
+            "1 to-vhost packed 64 dpdk/ours 1 16.0 1 0@1,1@1 0@0,1@0 1.0 1.0 450 450 98",
+            "1 to-vhost packed 64 dpdk/dpdk 2 15.0 1 0@1,1@1 0@0,1@0 1.0 1.0 450 450 97",
+            "1 to-vhost packed 64 dpdk/ours 2 15.0 1 0@1,1@1 0@0,1@0 1.0 1.0 450 450 100",
+            "1 to-vhost packed 64 ours/ours 1 24.0 1 0@1,1@1 0@0,1@0 1.0 1.0 450 450 -",
+        ]);
+        try
+        {
+            string[] vars = ["-v", "runs=2", "-v", "window=2", "-v", "warmup=2", "-v", "burst=32", "-v", "lb=0 0 0", "-v", "la=0 0 0",
+                "-v", "cpus=2", "-v", "model=test", "-v", "pages=2m"];
+            using var json = Run("awk", ["-f", TableAwk, "-v", "json=1", .. vars, results]);
+            Assert.Equal(0, json.ExitCode);
+            var rows = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("rows").EnumerateArray().ToList();
+            var ours = rows.Single(r => r.GetProperty("scenario").GetString() == "DPDK virtio-user -> Datapath vhost");
+            Assert.Equal(99.0, ours.GetProperty("rx_idle_pct_median").GetDouble());
+            Assert.Equal([98.0, 100.0], ours.GetProperty("rx_idle_pct_runs").EnumerateArray().Select(e => e.GetDouble()));
+            var unmeasured = rows.Single(r => r.GetProperty("scenario").GetString() == "Datapath virtio-user -> Datapath vhost");
+            Assert.Equal(JsonValueKind.Null, unmeasured.GetProperty("rx_idle_pct_median").ValueKind);
+
+            using var table = Run("awk", ["-f", TableAwk, "-v", "json=0", .. vars, results]);
+            Assert.Equal(0, table.ExitCode);
+            Assert.Matches(@"c2c ns rx idle\n", table.Stdout);
+            Assert.Matches(@"DPDK virtio-user -> Datapath vhost\s.*\s450-450\s+99%\n", table.Stdout);
+            Assert.Matches(@"Datapath virtio-user -> Datapath vhost\s.*\s450-450\s+-\n", table.Stdout);
+        }
+        finally { File.Delete(results); }
+    }
+
+    [Fact]
+    public void TableWithoutIdleFieldsHasNoIdleColumn()
+    {
+        string results = Path.GetTempFileName();
+        File.WriteAllLines(results, ["1 to-vhost split 64 dpdk/dpdk 1 4.0 1 0@1,1@1 0@0,1@0 1.0 1.0 450 450"]);
+        try
+        {
+            using var table = Run("awk", ["-f", TableAwk, "-v", "json=0", "-v", "runs=1", "-v", "window=2", "-v", "warmup=2", "-v", "burst=32",
+                "-v", "lb=0 0 0", "-v", "la=0 0 0", "-v", "cpus=2", "-v", "model=test", "-v", "pages=2m", results]);
+            Assert.Equal(0, table.ExitCode);
+            Assert.DoesNotContain("rx idle", table.Stdout);
+        }
+        finally { File.Delete(results); }
+    }
+
+    [Theory]
+    // testpmd 22.11 and ours print the same line; with one stream per port it is in the port's block,
+    // with several, one per stream: their mean is taken.
+    [InlineData("  RX-bursts : 529698774 [99% of 0 pkts + 0% of 32 pkts + 0% of 1 pkts + 1% of other]\n  TX-bursts : 0 [100% of 0 pkts]\n", "99")]
+    [InlineData("  RX-bursts : 10 [100% of 0 pkts]\n", "100")]
+    [InlineData("  RX-bursts : 40 [20% of 0 pkts + 80% of 32 pkts]\n  RX-bursts : 40 [61% of 0 pkts + 39% of 32 pkts]\n", "40")]
+    [InlineData("  RX-packets: 5  RX-dropped: 0  RX-total: 5\n", "-")]
+    public void IdleShareIsReadFromTheBurstStatistics(string console, string idle)
+    {
+        using var p = Run("bash", "-c", $". '{Path.Combine(RepoPaths.Root, "perf/lib/vhost-procs.sh")}'; printf '%s' \"$1\" | idle_share", "_", console);
+        Assert.Equal(0, p.ExitCode);
+        Assert.Equal(idle, p.Stdout.Trim());
     }
 }
