@@ -19,6 +19,11 @@ public class VhostRateScriptTests
         return p;
     }
 
+    /// <summary>The table awk over a results file, with the settings the script passes (no timing asserted).</summary>
+    static ChildProcess Table(string results, bool json, int runs, params string[] extra) =>
+        Run("awk", ["-f", TableAwk, "-v", json ? "json=1" : "json=0", "-v", $"runs={runs}", "-v", "window=5", "-v", "warmup=3",
+            "-v", "burst=32", "-v", "lb=0 0 0", "-v", "la=0 0 0", "-v", "cpus=2", "-v", "model=test", "-v", "pages=2m", .. extra, results]);
+
     [Fact]
     public void HelpDescribesTheMatrixOptions()
     {
@@ -93,8 +98,7 @@ public class VhostRateScriptTests
         ]);
         try
         {
-            string[] vars = ["-v", "runs=3", "-v", "window=5", "-v", "warmup=3", "-v", "burst=32", "-v", "lb=0 0 0", "-v", "la=0 0 0", "-v", "cpus=2", "-v", "model=test", "-v", "pages=2m"];
-            using var json = Run("awk", ["-f", TableAwk, "-v", "json=1", .. vars, results]);
+            using var json = Table(results, json: true, runs: 3);
             Assert.Equal(0, json.ExitCode);
             var rows = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("rows").EnumerateArray().ToList();
             Assert.Equal("2m", JsonDocument.Parse(json.Stdout).RootElement.GetProperty("pages").GetString());
@@ -109,7 +113,7 @@ public class VhostRateScriptTests
             Assert.Equal(500.0, twoQueues.GetProperty("ns_per_packet_per_core").GetDouble());
             Assert.Equal(0.95, twoQueues.GetProperty("cpu_share_min").GetDouble());
 
-            using var table = Run("awk", ["-f", TableAwk, "-v", "json=0", .. vars, results]);
+            using var table = Table(results, json: false, runs: 3);
             Assert.Equal(0, table.ExitCode);
             Assert.Contains("burst 32, 2 MiB hugepages (--huge)", table.Stdout);
             Assert.Matches(@"Datapath virtio-user -> Datapath vhost\s+split\s+64B\s+1\s+3\.000 \(2\.000-4\.000\)\s+1\.54\s+333\.3\s+333\.3\s+0\.60\s+0\.95/0\.99", table.Stdout);
@@ -134,9 +138,7 @@ public class VhostRateScriptTests
         ]);
         try
         {
-            string[] vars = ["-v", "runs=3", "-v", "window=5", "-v", "warmup=3", "-v", "burst=32", "-v", "lb=0 0 0", "-v", "la=0 0 0",
-                "-v", "cpus=2", "-v", "model=test", "-v", "pages=2m", "-v", "tol=0.25"];
-            using var json = Run("awk", ["-f", TableAwk, "-v", "json=1", .. vars, results]);
+            using var json = Table(results, json: true, runs: 3, "-v", "tol=0.25");
             Assert.Equal(0, json.ExitCode);
             var ours = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("rows").EnumerateArray()
                 .Single(r => r.GetProperty("vhost").GetString() == "datapath");
@@ -146,7 +148,7 @@ public class VhostRateScriptTests
             Assert.Equal([0.9, 0.35, 1.0], ours.GetProperty("ratio_runs").EnumerateArray().Select(e => e.GetDouble()));
             Assert.Equal([141, 139, 440, 445, 436, 441], ours.GetProperty("c2c_ns_runs").EnumerateArray().Select(e => e.GetInt32()));
 
-            using var table = Run("awk", ["-f", TableAwk, "-v", "json=0", .. vars, results]);
+            using var table = Table(results, json: false, runs: 3, "-v", "tol=0.25");
             Assert.Equal(0, table.ExitCode);
             Assert.Matches(@"DPDK virtio-user -> Datapath vhost\s.*\s0\.95 2/3\s+139-445\n", table.Stdout);
             Assert.Matches(@"DPDK virtio-user -> DPDK vhost\s.*\s138-450\n", table.Stdout);
@@ -183,9 +185,7 @@ public class VhostRateScriptTests
         ]);
         try
         {
-            string[] vars = ["-v", "runs=2", "-v", "window=2", "-v", "warmup=2", "-v", "burst=32", "-v", "lb=0 0 0", "-v", "la=0 0 0",
-                "-v", "cpus=2", "-v", "model=test", "-v", "pages=2m"];
-            using var json = Run("awk", ["-f", TableAwk, "-v", "json=1", .. vars, results]);
+            using var json = Table(results, json: true, runs: 2);
             Assert.Equal(0, json.ExitCode);
             var rows = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("rows").EnumerateArray().ToList();
             var ours = rows.Single(r => r.GetProperty("scenario").GetString() == "DPDK virtio-user -> Datapath vhost");
@@ -194,7 +194,7 @@ public class VhostRateScriptTests
             var unmeasured = rows.Single(r => r.GetProperty("scenario").GetString() == "Datapath virtio-user -> Datapath vhost");
             Assert.Equal(JsonValueKind.Null, unmeasured.GetProperty("rx_idle_pct_median").ValueKind);
 
-            using var table = Run("awk", ["-f", TableAwk, "-v", "json=0", .. vars, results]);
+            using var table = Table(results, json: false, runs: 2);
             Assert.Equal(0, table.ExitCode);
             Assert.Matches(@"c2c ns rx idle\n", table.Stdout);
             Assert.Matches(@"DPDK virtio-user -> Datapath vhost\s.*\s450-450\s+99%\n", table.Stdout);
@@ -210,8 +210,7 @@ public class VhostRateScriptTests
         File.WriteAllLines(results, ["1 to-vhost split 64 dpdk/dpdk 1 4.0 1 0@1,1@1 0@0,1@0 1.0 1.0 450 450"]);
         try
         {
-            using var table = Run("awk", ["-f", TableAwk, "-v", "json=0", "-v", "runs=1", "-v", "window=2", "-v", "warmup=2", "-v", "burst=32",
-                "-v", "lb=0 0 0", "-v", "la=0 0 0", "-v", "cpus=2", "-v", "model=test", "-v", "pages=2m", results]);
+            using var table = Table(results, json: false, runs: 1);
             Assert.Equal(0, table.ExitCode);
             Assert.DoesNotContain("rx idle", table.Stdout);
         }
