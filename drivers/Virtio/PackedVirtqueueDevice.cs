@@ -154,8 +154,10 @@ public sealed unsafe partial class PackedVirtqueueDevice
     /// <summary>
     /// Puts back the most recently popped buffer (not yet pushed used), as if it had not been taken:
     /// a frame that does not fit the buffers available now waits for more (mergeable rx). The
-    /// descriptors are read and validated again on the next pop. Call in reverse order of popping;
-    /// anything else is counted and ignored.
+    /// descriptors are read and validated again on the next pop. Call in reverse order of popping.
+    /// If slots were consumed after this buffer (a dropped bad chain), it cannot be put back without
+    /// reading them again: it is returned as used with length 0 instead (publish it), so that the
+    /// driver gets it back and its slots stop counting as in flight.
     /// </summary>
     public void UndoPop(ushort id)
     {
@@ -167,7 +169,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
         int end = start + b.Slots;
         bool endWrap = startWrap;
         if (end >= _size) { end -= _size; endWrap = !endWrap; }
-        if (end != _nextAvail || endWrap != _availWrap) { _errors.BadUsedReturn++; return; }
+        if (end != _nextAvail || endWrap != _availWrap) { PushUsed(id, 0); return; }
         buffers[id] = default;
         _slotsInFlight -= b.Slots;
         _nextAvail = start;

@@ -250,4 +250,30 @@ public unsafe class PackedDeviceHostileDriverTests
         Assert.Equal(64u, f.Ring.Desc[0].Len);
         Assert.Equal(4ul, device.Errors.BadUsedReturn);
     }
+
+    [Fact]
+    public void A_buffer_put_back_behind_a_dropped_one_goes_back_to_the_driver_empty()
+    {
+        // Mergeable rx: a frame took buffer 1, met a bad buffer (length 0), then found nothing more,
+        // so it puts buffer 1 back. Rewinding would read the bad one again; left in flight, buffer 1
+        // would be lost and its slot counted as taken for good.
+        var (f, device) = Setup();
+        using var owned = f;
+        Span<VirtqSegment> segs = stackalloc VirtqSegment[4];
+        f.PutAvailable(0, Iova(0), 64, id: 1, Write);
+        f.PutAvailable(1, Iova(64), 0, id: 2, Write);
+        Assert.Equal(VirtqPop.Chain, device.TryPop(segs, out var first));
+        Assert.Equal(VirtqPop.Dropped, device.TryPop(segs, out _));
+        Assert.Equal(VirtqPop.Empty, device.TryPop(segs, out _));
+        device.UndoPop(first.Id);
+        device.PublishUsed();
+        // The bad buffer went back first (slot 0), then buffer 1 (slot 1), both used and empty.
+        ushort usedBoth = PackedDescriptor.FlagAvail | PackedDescriptor.FlagUsed;
+        Assert.Equal((ushort)2, f.Ring.Desc[0].Id);
+        Assert.Equal(usedBoth, f.Ring.Desc[1].Flags);
+        Assert.Equal((ushort)1, f.Ring.Desc[1].Id);
+        Assert.Equal(0u, f.Ring.Desc[1].Len);
+        Assert.False(device.PushUsed(1, 0)); // no longer in flight
+        Assert.Equal(1ul, device.Errors.BadUsedReturn);
+    }
 }

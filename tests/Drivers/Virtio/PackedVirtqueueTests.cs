@@ -233,12 +233,13 @@ public unsafe class PackedVirtqueueTests
     }
 
     [Fact]
-    public void UndoPop_puts_the_last_buffers_back_in_reverse_order_only()
+    public void UndoPop_puts_the_newest_buffer_back_and_returns_an_older_one_empty()
     {
         using var f = new PackedRingFixture(8);
         var driver = new PackedVirtqueueDriver(f.Ring);
         var device = new PackedVirtqueueDevice(f.Ring, f.Memory);
         Span<VirtqSegment> segs = stackalloc VirtqSegment[8];
+        Span<VirtqCompletion> done = stackalloc VirtqCompletion[4];
         Assert.True(driver.TryAdd([VirtqBuffer.Writable(Iova(0), 8), VirtqBuffer.Writable(Iova(8), 8)], 0, out _));
         Assert.True(driver.TryAdd([VirtqBuffer.Writable(Iova(16), 8)], 1, out _));
         driver.Publish();
@@ -246,17 +247,22 @@ public unsafe class PackedVirtqueueTests
         Assert.Equal(VirtqPop.Chain, device.TryPop(segs, out var b));
         Assert.Equal(0, device.AvailableCount);
 
-        device.UndoPop(a.Id); // not the most recent: refused
-        Assert.Equal(1ul, device.Errors.BadUsedReturn);
-        device.UndoPop(b.Id);
+        // Not the most recent: its slots cannot be read again without b's, so it goes back used, empty.
         device.UndoPop(a.Id);
-        Assert.Equal((ushort)0, device.LastAvailIndex);
-        Assert.Equal(2, device.AvailableCount);
+        device.PublishUsed();
+        Assert.Equal(1, driver.PollUsed(done));
+        Assert.Equal((nint)0, done[0].Cookie);
+        Assert.Equal(0u, done[0].Length);
+        Assert.False(device.PushUsed(a.Id, 0)); // returned once only
+        Assert.Equal(1ul, device.Errors.BadUsedReturn);
+
+        device.UndoPop(b.Id);
+        Assert.Equal((ushort)2, device.LastAvailIndex);
+        Assert.Equal(1, device.AvailableCount);
         Assert.Equal(VirtqPop.Chain, device.TryPop(segs, out var again));
-        Assert.Equal(a.Id, again.Id);
-        Assert.Equal(16u, again.WritableBytes);
-        Assert.False(device.PushUsed(b.Id, 0)); // b was put back: not in flight
-        Assert.Equal(2ul, device.Errors.BadUsedReturn);
+        Assert.Equal(b.Id, again.Id);
+        Assert.Equal(8u, again.WritableBytes);
+        Assert.Equal(1ul, device.Errors.BadUsedReturn);
     }
 
     [Fact]
