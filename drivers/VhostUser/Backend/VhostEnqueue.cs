@@ -16,6 +16,12 @@ internal static unsafe class VhostEnqueue
     /// <summary>Segments across all chains of one frame.</summary>
     const int MaxSegments = BurstScratch.MaxSegments;
     const int MaxChains = BurstScratch.MaxChains;
+    /// <summary>
+    /// Bad chains one burst steps over before it stops as if the ring were empty: a driver can post
+    /// them as fast as we drop them (a dropped head goes nowhere on the used ring), so without a
+    /// bound one burst could run for good. The next burst goes on from there.
+    /// </summary>
+    const int MaxRejectedPerBurst = 64;
 
     public static int Burst(VringRuntime rt, ReadOnlySpan<Packet> pkts, ref QueueCounters counters) =>
         rt.Split is { } split
@@ -54,6 +60,8 @@ internal static unsafe class VhostEnqueue
         int accepted = 0;
         bool returned = false;
         ulong bytes = 0;
+        // Bad chains met in this burst: a driver posting nothing else must not hold the lcore in it.
+        int rejected = 0;
         // Packed rings: a cache line of buffers at once while each frame fits the buffer it meets
         // (DPDK's vhost batch enqueue); the first line that does not goes back, and the rest of the
         // burst takes buffers one by one.
@@ -92,7 +100,24 @@ internal static unsafe class VhostEnqueue
                 if (chains == MaxChains || segCount == MaxSegments) { starved = true; break; }
                 var r = q.TryPop(new Span<VirtqSegment>(segBuf + segCount, MaxSegments - segCount), out var chain);
                 if (r is VirtqPop.Empty or VirtqPop.Broken) { starved = true; break; }
-                if (r == VirtqPop.Dropped) { returned = true; counters.Errors++; continue; }
+                if (r == VirtqPop.Dropped)
+                {
+                    returned = true;
+                    counters.Errors++;
+                    if (++rejected == MaxRejectedPerBurst) { starved = true; break; }
+                    continue;
+                }
+                // §5.1.6.3.1: every receive buffer holds at least the header. One that does not can
+                // never take a frame: put back, it would stop the queue for good; it goes back empty.
+                // (Only as a frame's first chain: later ones must keep their place in pop order.)
+                if (chains == 0 && chain.WritableBytes < hdrSize)
+                {
+                    used.Add(q, chain.Id, 0);
+                    returned = true;
+                    counters.Errors++;
+                    if (++rejected == MaxRejectedPerBurst) { starved = true; break; }
+                    continue;
+                }
                 ids[chains] = chain.Id;
                 room[chains] = chain.WritableBytes;
                 chains++;

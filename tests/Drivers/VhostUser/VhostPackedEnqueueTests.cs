@@ -20,15 +20,16 @@ public unsafe class VhostPackedEnqueueTests
 
     sealed class Rig : IDisposable
     {
-        public readonly PackedRingFixture Ring = new(64);
+        public readonly PackedRingFixture Ring;
         public readonly PackedVirtqueueDriver Driver;
         public readonly VringRuntime Runtime;
         public readonly PacketPool Pool = PacketPool.Create("vhost-packed-enqueue", 256, MemoryOptions.Default with { NoHuge = true });
         public QueueCounters Counters;
         int _next;
 
-        public Rig(bool mergeable = true)
+        public Rig(bool mergeable = true, int queueSize = 64)
         {
+            Ring = new(queueSize);
             Driver = new PackedVirtqueueDriver(Ring.Ring, inOrder: true);
             Runtime = new VringRuntime(new PackedVirtqueueDevice(Ring.Ring, Ring.Memory, inOrder: true), -1, Hdr, mergeable);
         }
@@ -102,6 +103,52 @@ public unsafe class VhostPackedEnqueueTests
         }
         Assert.Equal((ulong)seq, rig.Counters.Packets);
         Assert.Equal(0ul, rig.Counters.Errors + rig.Runtime.Packed!.Errors.Total + rig.Driver.Errors.Total);
+    }
+
+    [Fact]
+    public void A_buffer_shorter_than_the_header_goes_back_empty_and_the_frame_takes_the_next()
+    {
+        // §5.1.6.3.1: no frame fits it. Put back, the same buffer would meet every frame after it.
+        using var rig = new Rig(mergeable: false);
+        Span<VirtqCompletion> done = stackalloc VirtqCompletion[64];
+        rig.Offer(Hdr - 2);
+        rig.Offer();
+        rig.Driver.Publish();
+
+        Assert.Equal(1, rig.Send(rig.Frames(0, 1, 64)));
+        Assert.Equal(2, rig.Driver.PollUsed(done));
+        Assert.Equal(0, (int)done[0].Cookie);
+        Assert.Equal(0u, done[0].Length);
+        Assert.Equal(1, (int)done[1].Cookie);
+        Assert.Equal((uint)(Hdr + 64), done[1].Length);
+        rig.AssertBuffer(1, 0, 0, 64, numBuffers: 1);
+        Assert.Equal(1ul, rig.Counters.Packets);
+        Assert.Equal(1ul, rig.Counters.Errors);
+        Assert.Equal(0ul, rig.Runtime.DroppedOversize);
+    }
+
+    [Fact]
+    public void A_burst_steps_over_at_most_64_bad_buffers_and_the_next_goes_on()
+    {
+        using var rig = new Rig(mergeable: false, queueSize: 128);
+        Span<VirtqCompletion> done = stackalloc VirtqCompletion[128];
+        for (int i = 0; i < 100; i++) rig.Offer(4);
+        rig.Driver.Publish();
+
+        var frame = rig.Frames(0, 1, 64);
+        Assert.Equal(0, rig.Send(frame)); // stopped as if the ring were empty: the frame waits
+        Assert.Equal(64, rig.Driver.PollUsed(done));
+        Assert.Equal(64ul, rig.Counters.Errors);
+        Assert.Equal(0, rig.Send(frame));
+        Assert.Equal(36, rig.Driver.PollUsed(done));
+
+        rig.Offer();
+        rig.Driver.Publish();
+        Assert.Equal(1, rig.Send(frame));
+        Assert.Equal(1, rig.Driver.PollUsed(done));
+        Assert.Equal((uint)(Hdr + 64), done[0].Length);
+        Assert.Equal(100ul, rig.Counters.Errors);
+        Assert.Equal(1ul, rig.Counters.Packets);
     }
 
     [Fact]
