@@ -81,7 +81,9 @@ public sealed unsafe class UnixFdSocket : IDisposable
     /// <summary>
     /// Receives exactly buffer.Length bytes. Descriptors that arrive go to <paramref name="fds"/>
     /// (count in <paramref name="fdCount"/>); any beyond its room, or a truncated set, are closed and
-    /// reported through <paramref name="fdsDropped"/>.
+    /// reported through <paramref name="fdsDropped"/>. When it throws (the peer hung up part way, a
+    /// failed call), the descriptors it had taken are closed and <paramref name="fdCount"/> is 0:
+    /// the caller never learns of them, so nothing else would close them.
     /// </summary>
     public void ReceiveExact(Span<byte> buffer, Span<int> fds, out int fdCount, out bool fdsDropped)
     {
@@ -89,24 +91,33 @@ public sealed unsafe class UnixFdSocket : IDisposable
         fdsDropped = false;
         int got = 0;
         byte* cbuf = stackalloc byte[CmsgSpace(MaxFds)];
-        fixed (byte* p = buffer)
+        try
         {
-            while (got < buffer.Length)
+            fixed (byte* p = buffer)
             {
-                var iov = new Libc.IoVec { Base = p + got, Length = (nuint)(buffer.Length - got) };
-                var msg = new Libc.MsgHdr { Iov = &iov, IovLength = 1, Control = cbuf, ControlLength = (nuint)CmsgSpace(MaxFds) };
-                nint n = Libc.RecvMsg(_fd, &msg, Libc.MSG_CMSG_CLOEXEC);
-                if (n < 0)
+                while (got < buffer.Length)
                 {
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno == Libc.EINTR) continue;
-                    if (errno == Libc.ECONNRESET) throw new PeerClosedException("peer reset the connection");
-                    throw new SystemCallException("recvmsg", errno);
+                    var iov = new Libc.IoVec { Base = p + got, Length = (nuint)(buffer.Length - got) };
+                    var msg = new Libc.MsgHdr { Iov = &iov, IovLength = 1, Control = cbuf, ControlLength = (nuint)CmsgSpace(MaxFds) };
+                    nint n = Libc.RecvMsg(_fd, &msg, Libc.MSG_CMSG_CLOEXEC);
+                    if (n < 0)
+                    {
+                        int errno = Marshal.GetLastPInvokeError();
+                        if (errno == Libc.EINTR) continue;
+                        if (errno == Libc.ECONNRESET) throw new PeerClosedException("peer reset the connection");
+                        throw new SystemCallException("recvmsg", errno);
+                    }
+                    TakeFds(&msg, fds, ref fdCount, ref fdsDropped);
+                    if (n == 0) throw new PeerClosedException(got == 0 ? "peer closed the connection" : $"peer closed the connection mid-message ({got} of {buffer.Length} bytes)");
+                    got += (int)n;
                 }
-                TakeFds(&msg, fds, ref fdCount, ref fdsDropped);
-                if (n == 0) throw new PeerClosedException(got == 0 ? "peer closed the connection" : $"peer closed the connection mid-message ({got} of {buffer.Length} bytes)");
-                got += (int)n;
             }
+        }
+        catch
+        {
+            for (int i = 0; i < fdCount; i++) Libc.Close(fds[i]);
+            fdCount = 0;
+            throw;
         }
     }
 

@@ -146,6 +146,28 @@ public unsafe class VhostUserChannelTests
     }
 
     [Fact]
+    public void DescriptorsThatCameWithAPayloadThePeerDidNotFinishAreClosed()
+    {
+        var (front, back) = Pair();
+        using (back)
+        {
+            var before = OpenFds();
+            // The header promises 8 bytes; one arrives, carrying two fds, and the peer hangs up.
+            var h = new VhostUserHeader { Request = (uint)VhostUserRequest.SetVringCall, Flags = 1, PayloadSize = 8 };
+            front.Socket.Send(MemoryMarshal.AsBytes(new ReadOnlySpan<VhostUserHeader>(in h)));
+            int[] fds = [Libc.EventFd(0, Libc.EFD_CLOEXEC), Libc.EventFd(0, Libc.EFD_CLOEXEC)];
+            front.Socket.Send([0], fds);
+            foreach (int fd in fds) Libc.Close(fd);
+            front.Dispose();
+            var m = new VhostUserMessage();
+            var e = Assert.Throws<PeerClosedException>(() => back.Receive(m));
+            Assert.Contains("mid-message", e.Message);
+            Assert.Equal(0, m.FdCount);
+            AssertNoFdLeftSince(before);
+        }
+    }
+
+    [Fact]
     public void AShortPayloadIsRejectedWhenRead()
     {
         var (front, back) = Pair();
