@@ -27,7 +27,7 @@ public sealed class VhostNetPort : Port
     volatile VhostUserSession? _session;
     UnixListener? _listener;
     PacketPool? _pool;
-    long _connections, _disconnects, _protocolErrors;
+    long _connections, _disconnects, _protocolErrors, _acceptErrors;
     long _rarpMac = -1;
 
     public VhostNetPort(string name, VhostBackendConfig config, bool client) : base(name)
@@ -146,9 +146,26 @@ public sealed class VhostNetPort : Port
 
     void ControlLoop()
     {
+        bool failing = false;
         while (!_stopping)
         {
-            UnixFdSocket? socket = _client ? TryConnect() : _listener!.Accept(200);
+            UnixFdSocket? socket;
+            try
+            {
+                socket = _client ? TryConnect() : _listener!.Accept(200);
+            }
+            catch (SystemCallException e)
+            {
+                // accept4 out of fds or memory (EMFILE, ENFILE, ENOMEM...): the connection stays in the
+                // backlog and the port stays up; try again shortly. An exception leaving this thread
+                // would end the process. Logged once per run of failures.
+                Interlocked.Increment(ref _acceptErrors);
+                if (!failing) EngineLog.Info("VHOST_CONFIG", $"({_config.Iface}) {e.Message}: retrying, port {Id} stays up");
+                failing = true;
+                for (int i = 0; i < 5 && !_stopping; i++) Thread.Sleep(20);
+                continue;
+            }
+            failing = false;
             if (socket is null) continue;
             RunSession(socket);
         }
@@ -204,6 +221,13 @@ public sealed class VhostNetPort : Port
             Interlocked.Increment(ref _protocolErrors);
             EngineLog.Info("VHOST_CONFIG", $"({_config.Iface}) {e.Message}: connection closed, port {Id} stays up");
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A fault of ours on a peer's input: still only this connection ends (an exception
+            // leaving the control thread would end the process), and the log names it.
+            Interlocked.Increment(ref _protocolErrors);
+            EngineLog.Info("VHOST_CONFIG", $"({_config.Iface}) unexpected {e.GetType().Name} handling the front-end: {e.Message}: connection closed, port {Id} stays up");
+        }
         finally
         {
             _session = null;
@@ -217,6 +241,7 @@ public sealed class VhostNetPort : Port
         stats.Add(new("vhost_connections", (ulong)Interlocked.Read(ref _connections)));
         stats.Add(new("vhost_disconnects", (ulong)Interlocked.Read(ref _disconnects)));
         stats.Add(new("vhost_protocol_errors", (ulong)Interlocked.Read(ref _protocolErrors)));
+        stats.Add(new("vhost_accept_errors", (ulong)Interlocked.Read(ref _acceptErrors)));
         stats.Add(new("vhost_mem_regions_added", (ulong)(_session?.MemRegionsAdded ?? 0)));
         // Per vring (2q: the guest's rx, 2q+1: its tx): what the peer got wrong, counted, never fatal.
         foreach (var v in _vrings)
