@@ -10,8 +10,10 @@ namespace Datapath.Drivers.VhostUser.Backend;
 /// <summary>The dispatch table and one handler per front-end request (vhost-user.rst, "Front-end message types").</summary>
 public sealed partial class VhostUserSession
 {
+    /// <summary>The log's mapping, from the fd's start (unmapped as a whole), and where in it the bitmap starts.</summary>
     nint _logBase;
     ulong _logSize;
+    ulong _logOffset;
     UnixFdSocket? _backendChannel;
     readonly Iotlb _iotlb;
 
@@ -152,6 +154,8 @@ public sealed partial class VhostUserSession
         try
         {
             if (d.MmapSize == 0 || d.MmapOffset + d.MmapSize < d.MmapOffset) throw new VhostUserProtocolException("peer sent SET_LOG_BASE with an empty or wrapping log");
+            // The log is set a 32-bit word at a time (DirtyLog): its words must not straddle lines.
+            if (d.MmapOffset % 8 != 0) throw new VhostUserProtocolException($"peer sent SET_LOG_BASE at offset {d.MmapOffset}, not a multiple of 8");
             if (!Libc.TryFstat(fd, out var st) || d.MmapOffset + d.MmapSize > st.Size)
                 throw new VhostUserProtocolException($"peer sent SET_LOG_BASE for {d.MmapSize} bytes at {d.MmapOffset} beyond its fd");
             nint p = Libc.Mmap(0, (nuint)(d.MmapOffset + d.MmapSize), Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
@@ -160,6 +164,8 @@ public sealed partial class VhostUserSession
             if (_logBase != 0) Libc.Munmap(_logBase, (nuint)_logSize);
             _logBase = p;
             _logSize = d.MmapOffset + d.MmapSize;
+            // The bitmap starts mmap_offset bytes into the fd (vhost-user.rst, SET_LOG_BASE).
+            _logOffset = d.MmapOffset;
         }
         finally
         {

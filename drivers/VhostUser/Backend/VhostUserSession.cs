@@ -127,7 +127,7 @@ public sealed partial class VhostUserSession : IDisposable
     bool Packed => HasFeature(VirtioFeatures.RingPacked);
 
     /// <summary>The dirty log, while the front-end migrates (LOG_ALL acked and a log base given).</summary>
-    unsafe DirtyLog? ActiveLog => HasFeature(VhostFeatureBits.LogAll) && _logBase != 0 ? new DirtyLog((byte*)_logBase, _logSize) : null;
+    unsafe DirtyLog? ActiveLog => HasFeature(VhostFeatureBits.LogAll) && _logBase != 0 ? new DirtyLog((byte*)_logBase + _logOffset, _logSize - _logOffset) : null;
 
     static bool LogsUsedRing(in VringAddress a) => (a.Flags & VringAddress.FlagLog) != 0;
 

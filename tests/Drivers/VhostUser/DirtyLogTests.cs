@@ -17,8 +17,10 @@ public unsafe class DirtyLogTests
         return (log[page >> 3] & (1 << (int)(page & 7))) != 0;
     }
 
-    [Fact]
-    public void WritesIntoGuestMemoryAreLoggedPageByPage()
+    [Theory]
+    [InlineData(0ul)]
+    [InlineData(8192ul)] // the bitmap starts mmap_offset bytes into the fd
+    public void WritesIntoGuestMemoryAreLoggedPageByPage(ulong mmapOffset)
     {
         using var rig = new VhostPortRig();
         using var guest = RogueGuest.Start(rig, VirtioFeatures.Version1 | VhostFeatureBits.LogAll);
@@ -27,11 +29,11 @@ public unsafe class DirtyLogTests
         // The log covers the guest's physical range up to the end of its memory, as QEMU sizes it.
         ulong pages = (guest.Memory.GuestPhysAddr + RogueGuest.MemorySize) >> 12;
         ulong logSize = (pages / 8 + 4095) & ~4095UL;
-        int logFd = guest.Rogue.CreateMemfd((long)logSize);
-        nint log = Libc.MmapChecked((nuint)logSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, logFd, 0, "log");
+        int logFd = guest.Rogue.CreateMemfd((long)(mmapOffset + logSize));
+        nint log = Libc.MmapChecked((nuint)logSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, logFd, (long)mmapOffset, "log");
         try
         {
-            guest.Rogue.Send(VhostUserRequest.SetLogBase, new LogDescription { MmapSize = logSize, MmapOffset = 0 }, fds: [logFd]);
+            guest.Rogue.Send(VhostUserRequest.SetLogBase, new LogDescription { MmapSize = logSize, MmapOffset = mmapOffset }, fds: [logFd]);
             Assert.Equal(0UL, guest.Rogue.ReceiveReply(VhostUserRequest.SetLogBase));
             // Ask for the receive ring's used ring to be logged too (VHOST_VRING_F_LOG).
             ulong usedGpa = guest.Memory.GpaOf(guest.Rx.UsedOffset);

@@ -83,7 +83,7 @@ public unsafe partial class HostileFrontendTests
         "short SET_VRING_ADDR", "fd on SET_VRING_NUM", "SET_VRING_NUM 70000", "SET_VRING_NUM 0", "SET_VRING_NUM 3",
         "SET_VRING_BASE 65536", "SET_VRING_ENABLE 2", "SET_VRING_KICK unknown bits", "SET_VRING_KICK without fd",
         "features never offered", "protocol features never offered", "IOTLB without IOMMU", "GET_CONFIG beyond the config space",
-        "NET_SET_MTU 0", "SEND_RARP without a MAC", "REM_MEM_REG unknown region",
+        "NET_SET_MTU 0", "SEND_RARP without a MAC", "REM_MEM_REG unknown region", "SET_LOG_BASE at an odd offset",
     ];
 
     [Theory]
@@ -126,6 +126,9 @@ public unsafe partial class HostileFrontendTests
                 case "SEND_RARP without a MAC": rogue.Send(VhostUserRequest.SendRarp, (ushort)1); break;
                 case "REM_MEM_REG unknown region":
                     rogue.Send(VhostUserRequest.RemMemReg, new MemoryTableEntry { Region = new() { GuestPhysAddr = 0x1000, MemorySize = 4096 } }, [fd]);
+                    break;
+                case "SET_LOG_BASE at an odd offset":
+                    rogue.Send(VhostUserRequest.SetLogBase, new LogDescription { MmapSize = 64, MmapOffset = 3 }, [fd]);
                     break;
                 default: throw new ArgumentException(attack);
             }
