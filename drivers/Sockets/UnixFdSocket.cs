@@ -33,6 +33,18 @@ public sealed unsafe class UnixFdSocket : IDisposable
         return new UnixFdSocket(fd);
     }
 
+    /// <summary>
+    /// A blocking send or receive that makes no progress for <paramref name="timeout"/> fails with
+    /// <see cref="PeerStalledException"/> (SO_SNDTIMEO, SO_RCVTIMEO) instead of waiting for good:
+    /// for a peer we do not trust to finish a message it started, or to read our replies.
+    /// </summary>
+    public void SetTimeouts(TimeSpan timeout)
+    {
+        var tv = new Libc.TimeVal { Seconds = (long)timeout.TotalSeconds, Microseconds = timeout.Milliseconds * 1000L };
+        SystemCallException.Check(Libc.SetSockOpt(_fd, Libc.SOL_SOCKET, Libc.SO_RCVTIMEO, &tv, (uint)sizeof(Libc.TimeVal)), "setsockopt SO_RCVTIMEO");
+        SystemCallException.Check(Libc.SetSockOpt(_fd, Libc.SOL_SOCKET, Libc.SO_SNDTIMEO, &tv, (uint)sizeof(Libc.TimeVal)), "setsockopt SO_SNDTIMEO");
+    }
+
     /// <summary>Two connected sockets (socketpair(2)): a channel whose both ends are in this process.</summary>
     public static (UnixFdSocket, UnixFdSocket) Pair()
     {
@@ -70,6 +82,7 @@ public sealed unsafe class UnixFdSocket : IDisposable
                     int errno = Marshal.GetLastPInvokeError();
                     if (errno == Libc.EINTR) continue;
                     if (errno is Libc.EPIPE or Libc.ECONNRESET) throw new PeerClosedException("peer closed the connection");
+                    if (errno == Libc.EAGAIN) throw new PeerStalledException($"peer stopped reading ({sent} of {data.Length} bytes sent)");
                     throw new SystemCallException("sendmsg", errno);
                 }
                 sent += (int)n;
@@ -105,6 +118,7 @@ public sealed unsafe class UnixFdSocket : IDisposable
                         int errno = Marshal.GetLastPInvokeError();
                         if (errno == Libc.EINTR) continue;
                         if (errno == Libc.ECONNRESET) throw new PeerClosedException("peer reset the connection");
+                        if (errno == Libc.EAGAIN) throw new PeerStalledException($"peer stopped mid-message ({got} of {buffer.Length} bytes)");
                         throw new SystemCallException("recvmsg", errno);
                     }
                     TakeFds(&msg, fds, ref fdCount, ref fdsDropped);

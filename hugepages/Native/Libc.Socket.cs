@@ -10,7 +10,7 @@ public static unsafe partial class Libc
 {
     public const int AF_UNIX = 1;
     public const int SOCK_STREAM = 1, SOCK_SEQPACKET = 5, SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000;
-    public const int SOL_SOCKET = 1, SCM_RIGHTS = 1;
+    public const int SOL_SOCKET = 1, SCM_RIGHTS = 1, SO_RCVTIMEO = 20, SO_SNDTIMEO = 21;
     public const int MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000, MSG_CMSG_CLOEXEC = 0x40000000;
     public const int MSG_CTRUNC = 0x8, MSG_TRUNC = 0x20;
     public const int SHUT_RDWR = 2;
@@ -59,6 +59,17 @@ public static unsafe partial class Libc
         public short Events;
         public short Revents;
     }
+
+    /// <summary>struct timeval (x86-64): SO_RCVTIMEO / SO_SNDTIMEO.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct TimeVal
+    {
+        public long Seconds;
+        public long Microseconds;
+    }
+
+    [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
+    public static partial int SetSockOpt(int fd, int level, int name, void* value, uint length);
 
     [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
     public static partial int Socket(int domain, int type, int protocol);

@@ -144,6 +144,13 @@ public sealed class VhostNetPort : Port
         return true;
     }
 
+    /// <summary>
+    /// How long the front-end may stall part way through a message, or leave our reply unread, before
+    /// the connection is given up: the control thread serves one connection and must not hang on it
+    /// (nor Stop, which joins it). A message is sent whole, so any real front-end is far inside this.
+    /// </summary>
+    internal static readonly TimeSpan PeerTimeout = TimeSpan.FromSeconds(5);
+
     void ControlLoop()
     {
         bool failing = false;
@@ -193,6 +200,7 @@ public sealed class VhostNetPort : Port
         _session = session;
         try
         {
+            socket.SetTimeouts(PeerTimeout);
             while (!_stopping)
             {
                 // Behind a vIOMMU, misses from the data path are sent within a few ms.
@@ -210,6 +218,11 @@ public sealed class VhostNetPort : Port
         catch (PeerClosedException)
         {
             EngineLog.Info("VHOST_CONFIG", $"({_config.Iface}) front-end closed the connection");
+        }
+        catch (PeerStalledException e)
+        {
+            Interlocked.Increment(ref _protocolErrors);
+            EngineLog.Info("VHOST_CONFIG", $"({_config.Iface}) {e.Message} for {PeerTimeout.TotalSeconds} s: connection closed, port {Id} stays up");
         }
         catch (VhostUserProtocolException e)
         {

@@ -287,6 +287,8 @@ public sealed partial class VhostUserSession
     {
         _backendChannel?.Dispose();
         _backendChannel = new UnixFdSocket(m.TakeFd(0));
+        // IOTLB misses are sent from the control thread: a front-end that stops reading them must not hang it.
+        _backendChannel.SetTimeouts(VhostNetPort.PeerTimeout);
     }
 
     /// <summary>

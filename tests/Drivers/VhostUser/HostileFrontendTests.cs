@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Datapath.Drivers.Virtio;
 using Datapath.Drivers.VhostUser;
+using Datapath.Drivers.VhostUser.Backend;
 using Datapath.Engine.Packets;
 using Datapath.Hugepages.Native;
 
@@ -419,6 +420,28 @@ public unsafe partial class HostileFrontendTests
         }
         Assert.True(VhostPortRig.WaitFor(() => Xstat(rig, "vhost_disconnects") == 1, Wait));
         Assert.Equal(0, RogueFrontend.CountFdsNamed(tag));
+        AssertAWellBehavedGuestGetsThrough(rig);
+    }
+
+    [Fact]
+    public void APeerThatStopsMidMessageIsHungUpOnAfterTheTimeout()
+    {
+        using var rig = new VhostPortRig();
+        using (var rogue = RogueFrontend.Connect(rig.Socket))
+        {
+            rogue.Ping();
+            int fd = rogue.CreateMemfd(4096);
+            // SET_VRING_CALL promises 8 bytes; one arrives, with an fd, and then nothing while the
+            // connection stays open: the control thread must not wait on it for good.
+            rogue.SendRaw(new VhostUserHeader { Request = (uint)VhostUserRequest.SetVringCall, Flags = 1, PayloadSize = 8 }, new byte[1], [fd]);
+            Libc.Close(fd);
+            var started = DateTime.UtcNow;
+            Assert.True(rogue.WaitHangUp(VhostNetPort.PeerTimeout + Wait), "the port waited on a stalled front-end");
+            Assert.True(DateTime.UtcNow - started >= VhostNetPort.PeerTimeout - TimeSpan.FromMilliseconds(500));
+            Assert.True(VhostPortRig.WaitFor(() => Xstat(rig, "vhost_disconnects") == 1, Wait));
+            Assert.Equal(1ul, Xstat(rig, "vhost_protocol_errors"));
+            AssertNothingOfTheRogueHeld(rogue);
+        }
         AssertAWellBehavedGuestGetsThrough(rig);
     }
 
