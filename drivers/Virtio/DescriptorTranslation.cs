@@ -14,9 +14,10 @@ internal readonly struct DescriptorTranslation(IGuestMemory memory)
     readonly GuestAddressMap? _flat = memory.Flat;
     readonly IGuestMemory _memory = memory;
 
+    /// <summary>A descriptor's buffer, for reading or (<paramref name="deviceWrites"/>) writing: an IOTLB checks the direction.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryTranslate(ulong address, uint length, out nint local)
-        => _flat is { } flat ? flat.TryTranslate(address, length, out local) : _memory.TryTranslate(address, length, out local);
+    public bool TryTranslate(ulong address, uint length, bool deviceWrites, out nint local)
+        => _flat is { } flat ? flat.TryTranslate(address, length, out local) : _memory.TryTranslate(address, length, deviceWrites, out local);
 
     /// <summary>The flat map, or null when addresses go through an IOTLB.</summary>
     public GuestAddressMap? Flat => _flat;

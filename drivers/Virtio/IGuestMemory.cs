@@ -10,6 +10,14 @@ public interface IGuestMemory
     bool TryTranslate(ulong address, uint length, out nint local);
 
     /// <summary>
+    /// <see cref="TryTranslate(ulong, uint, out nint)"/> for one direction of access: behind an IOMMU
+    /// the mapping must allow it (the device reads a device-readable buffer or a table, writes a
+    /// device-writable one), or the driver's read-only mapping would not protect anything from us.
+    /// Memory with no IOMMU in between has no direction to check.
+    /// </summary>
+    bool TryTranslate(ulong address, uint length, bool deviceWrites, out nint local) => TryTranslate(address, length, out local);
+
+    /// <summary>
     /// True when a failed translation may succeed later (a device IOTLB miss that the front-end will
     /// answer): the device then leaves the buffer in the ring and reports nothing available, as DPDK's
     /// vhost does, instead of dropping it.

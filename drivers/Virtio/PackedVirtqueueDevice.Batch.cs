@@ -49,7 +49,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
     /// <summary>How the batch translates an address; a struct, so each way is compiled on its own.</summary>
     interface IBatchTranslation
     {
-        bool TryTranslate(ulong address, uint length, out nint local);
+        bool TryTranslate(ulong address, uint length, bool deviceWrites, out nint local);
     }
 
     /// <summary>
@@ -60,7 +60,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
     readonly struct LargestRange(ulong guest, ulong size, nint local) : IBatchTranslation
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool TryTranslate(ulong address, uint length, out nint translated)
+        public bool TryTranslate(ulong address, uint length, bool deviceWrites, out nint translated)
         {
             translated = local + (nint)(address - guest);
             return GuestAddressMap.Holds(guest, size, address, length);
@@ -71,7 +71,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
     readonly struct ThroughInterface(DescriptorTranslation memory) : IBatchTranslation
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool TryTranslate(ulong address, uint length, out nint local) => memory.TryTranslate(address, length, out local);
+        public bool TryTranslate(ulong address, uint length, bool deviceWrites, out nint local) => memory.TryTranslate(address, length, deviceWrites, out local);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -115,7 +115,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
             if (len == 0 || id >= ids) goto Undo;
             ref InFlightBuffer b = ref Unsafe.Add(ref buffers, id);
             // In flight at once: a repeated id in the same line fails the check of its second slot.
-            if (b.InFlight || !translation.TryTranslate(di->Addr, len, out nint local)) goto Undo;
+            if (b.InFlight || !translation.TryTranslate(di->Addr, len, writableMask != 0, out nint local)) goto Undo;
             b = new InFlightBuffer(len & writableMask, 1, (ushort)(popPosition + taken));
             // Field by field into the caller's arrays: a struct built whole on the stack and copied
             // out is read back as one 16-byte load over four smaller stores, which cannot forward.

@@ -92,7 +92,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
         // §2.8.5: without a device limit, a list holds at most queue-size descriptors.
         if (d.Len == 0 || d.Len % PackedDescriptor.Size != 0 || d.Len / PackedDescriptor.Size > (uint)_size)
             return ref _errors.IndirectBadLength;
-        if (!_memory.TryTranslate(d.Addr, d.Len, out nint t)) return ref _errors.TranslationFailed;
+        if (!_memory.TryTranslate(d.Addr, d.Len, deviceWrites: false, out nint t)) return ref _errors.TranslationFailed;
         var table = (PackedDescriptor*)t;
         int entries = (int)(d.Len / PackedDescriptor.Size);
         for (int i = 0; i < entries; i++)
@@ -118,7 +118,7 @@ public sealed unsafe partial class PackedVirtqueueDevice
             // §2.8.17: device-writable elements come after all device-readable ones.
             if (!writable && Writable != 0) return ref q._errors.ReadableAfterWritable;
             if (Count == segments.Length) return ref q._errors.TooManySegments;
-            if (!q._memory.TryTranslate(addr, len, out nint p)) return ref q._errors.TranslationFailed;
+            if (!q._memory.TryTranslate(addr, len, writable, out nint p)) return ref q._errors.TranslationFailed;
             segments[Count++] = new VirtqSegment { Data = (byte*)p, Length = len, Writable = writable };
             if (writable) Writable += len; else Readable += len;
             // A buffer's total length stays below 2^32 bytes (as in §2.7.5 for split rings).

@@ -161,7 +161,7 @@ public sealed unsafe partial class SplitVirtqueueDevice
         {
             if (_memory.Flat is not { } map || !map.TryTranslateLargest(d.Addr, d.Len, out p)) return false;
         }
-        else if (!_memory.TryTranslate(d.Addr, d.Len, out p)) return false;
+        else if (!_memory.TryTranslate(d.Addr, d.Len, (d.Flags & VirtqDescriptor.FlagWrite) != 0, out p)) return false;
         bool writable = (d.Flags & VirtqDescriptor.FlagWrite) != 0;
         s.Data = (byte*)p;
         s.Length = d.Len;
@@ -204,7 +204,7 @@ public sealed unsafe partial class SplitVirtqueueDevice
                 if (!_indirect || (d.Flags & VirtqDescriptor.FlagNext) != 0) { _errors.IndirectNotAllowed++; return false; }
                 if (d.Len == 0 || d.Len % VirtqDescriptor.Size != 0 || d.Len / VirtqDescriptor.Size > (uint)_size)
                 { _errors.IndirectBadLength++; return false; }
-                if (!_memory.TryTranslate(d.Addr, d.Len, out nint t)) return TranslationMissed();
+                if (!_memory.TryTranslate(d.Addr, d.Len, deviceWrites: false, out nint t)) return TranslationMissed();
                 table = (VirtqDescriptor*)t;
                 tableSize = (int)(d.Len / VirtqDescriptor.Size);
                 index = 0;
@@ -218,7 +218,7 @@ public sealed unsafe partial class SplitVirtqueueDevice
             if (!isWritable && sawWritable) { _errors.ReadableAfterWritable++; return false; }
             sawWritable |= isWritable;
             if (n == segments.Length) { _errors.TooManySegments++; return false; }
-            if (!_memory.TryTranslate(d.Addr, d.Len, out nint p)) return TranslationMissed();
+            if (!_memory.TryTranslate(d.Addr, d.Len, isWritable, out nint p)) return TranslationMissed();
             segments[n++] = new VirtqSegment { Data = (byte*)p, Length = d.Len, Writable = isWritable };
             if (isWritable) writable += d.Len; else readable += d.Len;
             // §2.7.5: a chain's total length is below 2^32 bytes.

@@ -101,11 +101,19 @@ public sealed class Iotlb(Func<GuestMemoryTable> memory) : IGuestMemory
         return false;
     }
 
-    /// <summary>The data path's view: descriptor IOVAs (read or write: the ring code checks direction).</summary>
-    public bool TryTranslate(ulong address, uint length, out nint local)
+    /// <summary>An IOVA range the device only reads (as descriptor tables and device-readable buffers are).</summary>
+    public bool TryTranslate(ulong address, uint length, out nint local) => TryTranslate(address, length, false, out local);
+
+    /// <summary>
+    /// The data path's view: a descriptor's IOVA range, which the entries must map with the permission
+    /// the access needs (write for a device-writable buffer), as the vIOMMU granted it. A range mapped
+    /// without it is not translated (and not asked about: the front-end's answer would be the same),
+    /// so the ring waits on it as on a miss, counted as pending; DPDK's vhost waits the same way.
+    /// </summary>
+    public bool TryTranslate(ulong address, uint length, bool deviceWrites, out nint local)
     {
-        // Direction is the ring's business (a device-writable descriptor is written, never read); any mapping will do here.
-        if (TryLookup(address, length, 0, out ulong ua)) return memory().TryTranslateUser(ua, length, out local);
+        byte perm = deviceWrites ? IotlbMessage.PermWrite : IotlbMessage.PermRead;
+        if (TryLookup(address, length, perm, out ulong ua)) return memory().TryTranslateUser(ua, length, out local);
         local = 0;
         return false;
     }
