@@ -14,6 +14,12 @@ namespace Datapath.Drivers.VirtioUser;
 public sealed class VirtioUserConnection : IDisposable
 {
     const int PollMs = 100;
+    /// <summary>
+    /// How long the backend may take over a reply (or leave a message of ours unread) before it counts
+    /// as gone: the control thread, and Start and Stop, must not wait on a stalled peer for good.
+    /// Long beside any real backend's (our own maps its memory, populated, before it acks the table).
+    /// </summary>
+    public static readonly TimeSpan DefaultPeerTimeout = TimeSpan.FromSeconds(10);
 
     readonly string _path;
     readonly bool _server;
@@ -21,16 +27,18 @@ public sealed class VirtioUserConnection : IDisposable
     readonly Action<VhostUserFrontend> _onConnect;     // the handshake; throws to refuse the backend
     readonly Action _onDisconnect;
     readonly Action<VhostUserFrontend> _onStop;        // last words to a live backend (GET_VRING_BASE)
+    readonly TimeSpan _peerTimeout;
     UnixListener? _listener;
     Thread? _thread;
     VhostUserFrontend? _current;
     volatile bool _stop;
 
     public VirtioUserConnection(string path, bool server, string portName,
-        Action<VhostUserFrontend> onConnect, Action onDisconnect, Action<VhostUserFrontend> onStop)
+        Action<VhostUserFrontend> onConnect, Action onDisconnect, Action<VhostUserFrontend> onStop, TimeSpan? peerTimeout = null)
     {
         _path = path; _server = server; _log = $"VIRTIO_USER({portName})";
         _onConnect = onConnect; _onDisconnect = onDisconnect; _onStop = onStop;
+        _peerTimeout = peerTimeout ?? DefaultPeerTimeout;
     }
 
     /// <summary>Backends that completed the handshake since start.</summary>
@@ -68,24 +76,25 @@ public sealed class VirtioUserConnection : IDisposable
         UnixFdSocket socket;
         try { socket = UnixFdSocket.Connect(_path); }
         catch (SystemCallException) { return null; } // no socket yet, or nobody listening on it
-        var frontend = new VhostUserFrontend(new VhostUserChannel(socket));
-        return Handshake(frontend) ? frontend : null;
+        return Handshake(socket);
     }
 
-    bool Handshake(VhostUserFrontend frontend)
+    VhostUserFrontend? Handshake(UnixFdSocket socket)
     {
+        var frontend = new VhostUserFrontend(new VhostUserChannel(socket));
         try
         {
+            socket.SetTimeouts(_peerTimeout);
             _onConnect(frontend);
             Connections++;
             EngineLog.Info(_log, $"vhost-user backend on {_path} is up");
-            return true;
+            return frontend;
         }
         catch (Exception e) when (e is VhostUserProtocolException or IOException or SystemCallException)
         {
             EngineLog.Info(_log, $"backend on {_path} refused: {e.Message}");
             frontend.Dispose();
-            return false;
+            return null;
         }
     }
 
@@ -96,7 +105,19 @@ public sealed class VirtioUserConnection : IDisposable
         {
             if (_current is null)
             {
-                var frontend = _server ? Accept() : TryConnect();
+                VhostUserFrontend? frontend;
+                try
+                {
+                    frontend = _server ? Accept() : TryConnect();
+                }
+                catch (SystemCallException e)
+                {
+                    // accept4 out of fds or memory: the backend waits in the backlog; an exception
+                    // leaving this thread would end the process.
+                    EngineLog.Info(_log, $"{e.Message}: retrying");
+                    Thread.Sleep(PollMs);
+                    continue;
+                }
                 if (frontend is null) { if (!_server) Thread.Sleep(PollMs); continue; }
                 _current = frontend;
             }
@@ -110,7 +131,7 @@ public sealed class VirtioUserConnection : IDisposable
                 unexpected.CloseFds();
                 continue;
             }
-            catch (Exception e) when (e is PeerClosedException or VhostUserProtocolException or SystemCallException)
+            catch (Exception e) when (e is PeerClosedException or PeerStalledException or VhostUserProtocolException or SystemCallException)
             {
                 EngineLog.Info(_log, $"vhost-user backend on {_path} went away ({e.Message}); {(_server ? "waiting for it to connect again" : "reconnecting")}");
             }
@@ -123,9 +144,7 @@ public sealed class VirtioUserConnection : IDisposable
     VhostUserFrontend? Accept()
     {
         var socket = _listener!.Accept(PollMs);
-        if (socket is null) return null;
-        var frontend = new VhostUserFrontend(new VhostUserChannel(socket));
-        return Handshake(frontend) ? frontend : null;
+        return socket is null ? null : Handshake(socket);
     }
 
     /// <summary>Ends the control thread; a live backend hears <c>onStop</c> first, then the socket closes.</summary>
