@@ -154,7 +154,7 @@ public sealed partial class VhostUserSession
         try
         {
             if (d.MmapSize == 0 || d.MmapOffset + d.MmapSize < d.MmapOffset) throw new VhostUserProtocolException("peer sent SET_LOG_BASE with an empty or wrapping log");
-            // The log is set a 32-bit word at a time (DirtyLog): its words must not straddle lines.
+            // The log is set a 32-bit word at a time with a locked OR (DirtyLog): its words must be aligned.
             if (d.MmapOffset % 8 != 0) throw new VhostUserProtocolException($"peer sent SET_LOG_BASE at offset {d.MmapOffset}, not a multiple of 8");
             if (!Libc.TryFstat(fd, out var st) || d.MmapOffset + d.MmapSize > st.Size)
                 throw new VhostUserProtocolException($"peer sent SET_LOG_BASE for {d.MmapSize} bytes at {d.MmapOffset} beyond its fd");
