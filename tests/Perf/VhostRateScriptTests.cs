@@ -19,10 +19,24 @@ public class VhostRateScriptTests
         return p;
     }
 
-    /// <summary>The table awk over a results file, with the settings the script passes (no timing asserted).</summary>
-    static ChildProcess Table(string results, bool json, int runs, params string[] extra) =>
-        Run("awk", ["-f", TableAwk, "-v", json ? "json=1" : "json=0", "-v", $"runs={runs}", "-v", "window=5", "-v", "warmup=3",
-            "-v", "burst=32", "-v", "lb=0 0 0", "-v", "la=0 0 0", "-v", "cpus=2", "-v", "model=test", "-v", "pages=2m", .. extra, results]);
+    /// <summary>
+    /// The table awk over a results file holding <paramref name="results"/>, with the settings the script
+    /// passes (no timing asserted). The file is gone when it returns.
+    /// </summary>
+    static ChildProcess Table(string[] results, bool json, int runs, params string[] extra)
+    {
+        string file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllLines(file, results);
+            return Run("awk", ["-f", TableAwk, "-v", json ? "json=1" : "json=0", "-v", $"runs={runs}", "-v", "window=5", "-v", "warmup=3",
+                "-v", "burst=32", "-v", "lb=0 0 0", "-v", "la=0 0 0", "-v", "cpus=2", "-v", "model=test", "-v", "pages=2m", .. extra, file]);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 
     [Fact]
     public void HelpDescribesTheMatrixOptions()
@@ -85,8 +99,7 @@ public class VhostRateScriptTests
     public void TableGivesRatiosToTheDpdkBaselineAndCostPerCore()
     {
         // queues direction layout frame pair run mpps forwarding-cpus lcores-vhost lcores-virtio cpu-share-vhost cpu-share-virtio
-        string results = Path.GetTempFileName();
-        File.WriteAllLines(results,
+        string[] results =
         [
             "1 to-vhost split 64 dpdk/dpdk 1 4.0 1 0@1,1@1 0@0,1@0 0.95 0.99",
             "1 to-vhost split 64 ours/ours 1 2.0 1 0@1,1@1 0@0,1@0 0.95 0.99",
@@ -95,30 +108,26 @@ public class VhostRateScriptTests
             "1 to-vhost split 64 dpdk/dpdk 3 6.0 1 0@1,1@1 0@0,1@0 0.95 0.99",
             "1 to-vhost split 64 ours/ours 3 4.0 1 0@1,1@1 0@0,1@0 0.95 0.99",
             "2 from-vhost packed 1518 dpdk/dpdk 1 2.0 1 0@1,1@1,2@1 0@0,1@0,2@0 0.95 0.99",
-        ]);
-        try
-        {
-            using var json = Table(results, json: true, runs: 3);
-            Assert.Equal(0, json.ExitCode);
-            var rows = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("rows").EnumerateArray().ToList();
-            Assert.Equal("2m", JsonDocument.Parse(json.Stdout).RootElement.GetProperty("pages").GetString());
-            Assert.Equal(3, rows.Count);
-            var ours = rows.Single(r => r.GetProperty("vhost").GetString() == "datapath");
-            Assert.Equal("Datapath virtio-user -> Datapath vhost", ours.GetProperty("scenario").GetString());
-            Assert.Equal(3.0, ours.GetProperty("mpps_median").GetDouble());
-            Assert.Equal(0.6, ours.GetProperty("ratio_to_dpdk").GetDouble());          // 3 / 5
-            Assert.Equal(333.3, ours.GetProperty("ns_per_packet_per_core").GetDouble());
-            var twoQueues = rows.Single(r => r.GetProperty("queues").GetInt32() == 2);
-            Assert.True(twoQueues.GetProperty("oversubscribed").GetBoolean());       // 2 forwarding lcores, 1 CPU
-            Assert.Equal(500.0, twoQueues.GetProperty("ns_per_packet_per_core").GetDouble());
-            Assert.Equal(0.95, twoQueues.GetProperty("cpu_share_min").GetDouble());
+        ];
+        using var json = Table(results, json: true, runs: 3);
+        Assert.Equal(0, json.ExitCode);
+        var rows = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("rows").EnumerateArray().ToList();
+        Assert.Equal("2m", JsonDocument.Parse(json.Stdout).RootElement.GetProperty("pages").GetString());
+        Assert.Equal(3, rows.Count);
+        var ours = rows.Single(r => r.GetProperty("vhost").GetString() == "datapath");
+        Assert.Equal("Datapath virtio-user -> Datapath vhost", ours.GetProperty("scenario").GetString());
+        Assert.Equal(3.0, ours.GetProperty("mpps_median").GetDouble());
+        Assert.Equal(0.6, ours.GetProperty("ratio_to_dpdk").GetDouble());          // 3 / 5
+        Assert.Equal(333.3, ours.GetProperty("ns_per_packet_per_core").GetDouble());
+        var twoQueues = rows.Single(r => r.GetProperty("queues").GetInt32() == 2);
+        Assert.True(twoQueues.GetProperty("oversubscribed").GetBoolean());       // 2 forwarding lcores, 1 CPU
+        Assert.Equal(500.0, twoQueues.GetProperty("ns_per_packet_per_core").GetDouble());
+        Assert.Equal(0.95, twoQueues.GetProperty("cpu_share_min").GetDouble());
 
-            using var table = Table(results, json: false, runs: 3);
-            Assert.Equal(0, table.ExitCode);
-            Assert.Contains("burst 32, 2 MiB hugepages (--huge)", table.Stdout);
-            Assert.Matches(@"Datapath virtio-user -> Datapath vhost\s+split\s+64B\s+1\s+3\.000 \(2\.000-4\.000\)\s+1\.54\s+333\.3\s+333\.3\s+0\.60\s+0\.95/0\.99", table.Stdout);
-        }
-        finally { File.Delete(results); }
+        using var table = Table(results, json: false, runs: 3);
+        Assert.Equal(0, table.ExitCode);
+        Assert.Contains("burst 32, 2 MiB hugepages (--huge)", table.Stdout);
+        Assert.Matches(@"Datapath virtio-user -> Datapath vhost\s+split\s+64B\s+1\s+3\.000 \(2\.000-4\.000\)\s+1\.54\s+333\.3\s+333\.3\s+0\.60\s+0\.95/0\.99", table.Stdout);
     }
     [Fact]
     public void MatchedRatioLeavesOutRunsWhoseVcpusWerePlacedApart()
@@ -126,8 +135,7 @@ public class VhostRateScriptTests
         // The last two fields: a cache line's round trip between the two CPUs before and after, in ns.
         // Run 1: both near (~140); run 2: ours measured after the host moved the vCPUs apart (~440);
         // run 3: both apart. Runs 1 and 3 compare like with like, run 2 does not.
-        string results = Path.GetTempFileName();
-        File.WriteAllLines(results,
+        string[] results =
         [
             "1 to-vhost split 64 dpdk/dpdk 1 40.0 1 0@1,1@1 0@0,1@0 1.0 1.0 140 142",
             "1 to-vhost split 64 dpdk/ours 1 36.0 1 0@1,1@1 0@0,1@0 1.0 1.0 141 139",
@@ -135,25 +143,21 @@ public class VhostRateScriptTests
             "1 to-vhost split 64 dpdk/ours 2 14.0 1 0@1,1@1 0@0,1@0 1.0 1.0 440 445",
             "1 to-vhost split 64 dpdk/dpdk 3 15.0 1 0@1,1@1 0@0,1@0 1.0 1.0 430 450",
             "1 to-vhost split 64 dpdk/ours 3 15.0 1 0@1,1@1 0@0,1@0 1.0 1.0 436 441",
-        ]);
-        try
-        {
-            using var json = Table(results, json: true, runs: 3, "-v", "tol=0.25");
-            Assert.Equal(0, json.ExitCode);
-            var ours = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("rows").EnumerateArray()
-                .Single(r => r.GetProperty("vhost").GetString() == "datapath");
-            Assert.Equal(2, ours.GetProperty("runs_matched").GetInt32());
-            Assert.Equal(0.95, ours.GetProperty("ratio_matched").GetDouble());        // median of 36/40 and 15/15
-            Assert.Equal(0.375, ours.GetProperty("ratio_to_dpdk").GetDouble());       // the plain ratio of medians, 15 / 40, mixes placements
-            Assert.Equal([0.9, 0.35, 1.0], ours.GetProperty("ratio_runs").EnumerateArray().Select(e => e.GetDouble()));
-            Assert.Equal([141, 139, 440, 445, 436, 441], ours.GetProperty("c2c_ns_runs").EnumerateArray().Select(e => e.GetInt32()));
+        ];
+        using var json = Table(results, json: true, runs: 3, "-v", "tol=0.25");
+        Assert.Equal(0, json.ExitCode);
+        var ours = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("rows").EnumerateArray()
+            .Single(r => r.GetProperty("vhost").GetString() == "datapath");
+        Assert.Equal(2, ours.GetProperty("runs_matched").GetInt32());
+        Assert.Equal(0.95, ours.GetProperty("ratio_matched").GetDouble());        // median of 36/40 and 15/15
+        Assert.Equal(0.375, ours.GetProperty("ratio_to_dpdk").GetDouble());       // the plain ratio of medians, 15 / 40, mixes placements
+        Assert.Equal([0.9, 0.35, 1.0], ours.GetProperty("ratio_runs").EnumerateArray().Select(e => e.GetDouble()));
+        Assert.Equal([141, 139, 440, 445, 436, 441], ours.GetProperty("c2c_ns_runs").EnumerateArray().Select(e => e.GetInt32()));
 
-            using var table = Table(results, json: false, runs: 3, "-v", "tol=0.25");
-            Assert.Equal(0, table.ExitCode);
-            Assert.Matches(@"DPDK virtio-user -> Datapath vhost\s.*\s0\.95 2/3\s+139-445\n", table.Stdout);
-            Assert.Matches(@"DPDK virtio-user -> DPDK vhost\s.*\s138-450\n", table.Stdout);
-        }
-        finally { File.Delete(results); }
+        using var table = Table(results, json: false, runs: 3, "-v", "tol=0.25");
+        Assert.Equal(0, table.ExitCode);
+        Assert.Matches(@"DPDK virtio-user -> Datapath vhost\s.*\s0\.95 2/3\s+139-445\n", table.Stdout);
+        Assert.Matches(@"DPDK virtio-user -> DPDK vhost\s.*\s138-450\n", table.Stdout);
     }
 
     [Fact]
@@ -174,47 +178,37 @@ public class VhostRateScriptTests
     public void IdleColumnGivesTheReceiversEmptyPollShare()
     {
         // The 15th field (--idle): the share of the receiver's polls that found nothing, or "-".
-        string results = Path.GetTempFileName();
-        File.WriteAllLines(results,
+        string[] results =
         [
             "1 to-vhost packed 64 dpdk/dpdk 1 16.0 1 0@1,1@1 0@0,1@0 1.0 1.0 450 450 99",
             "1 to-vhost packed 64 dpdk/ours 1 16.0 1 0@1,1@1 0@0,1@0 1.0 1.0 450 450 98",
             "1 to-vhost packed 64 dpdk/dpdk 2 15.0 1 0@1,1@1 0@0,1@0 1.0 1.0 450 450 97",
             "1 to-vhost packed 64 dpdk/ours 2 15.0 1 0@1,1@1 0@0,1@0 1.0 1.0 450 450 100",
             "1 to-vhost packed 64 ours/ours 1 24.0 1 0@1,1@1 0@0,1@0 1.0 1.0 450 450 -",
-        ]);
-        try
-        {
-            using var json = Table(results, json: true, runs: 2);
-            Assert.Equal(0, json.ExitCode);
-            var rows = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("rows").EnumerateArray().ToList();
-            var ours = rows.Single(r => r.GetProperty("scenario").GetString() == "DPDK virtio-user -> Datapath vhost");
-            Assert.Equal(99.0, ours.GetProperty("rx_idle_pct_median").GetDouble());
-            Assert.Equal([98.0, 100.0], ours.GetProperty("rx_idle_pct_runs").EnumerateArray().Select(e => e.GetDouble()));
-            var unmeasured = rows.Single(r => r.GetProperty("scenario").GetString() == "Datapath virtio-user -> Datapath vhost");
-            Assert.Equal(JsonValueKind.Null, unmeasured.GetProperty("rx_idle_pct_median").ValueKind);
+        ];
+        using var json = Table(results, json: true, runs: 2);
+        Assert.Equal(0, json.ExitCode);
+        var rows = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("rows").EnumerateArray().ToList();
+        var ours = rows.Single(r => r.GetProperty("scenario").GetString() == "DPDK virtio-user -> Datapath vhost");
+        Assert.Equal(99.0, ours.GetProperty("rx_idle_pct_median").GetDouble());
+        Assert.Equal([98.0, 100.0], ours.GetProperty("rx_idle_pct_runs").EnumerateArray().Select(e => e.GetDouble()));
+        var unmeasured = rows.Single(r => r.GetProperty("scenario").GetString() == "Datapath virtio-user -> Datapath vhost");
+        Assert.Equal(JsonValueKind.Null, unmeasured.GetProperty("rx_idle_pct_median").ValueKind);
 
-            using var table = Table(results, json: false, runs: 2);
-            Assert.Equal(0, table.ExitCode);
-            Assert.Matches(@"c2c ns rx idle\n", table.Stdout);
-            Assert.Matches(@"DPDK virtio-user -> Datapath vhost\s.*\s450-450\s+99%\n", table.Stdout);
-            Assert.Matches(@"Datapath virtio-user -> Datapath vhost\s.*\s450-450\s+-\n", table.Stdout);
-        }
-        finally { File.Delete(results); }
+        using var table = Table(results, json: false, runs: 2);
+        Assert.Equal(0, table.ExitCode);
+        Assert.Matches(@"c2c ns rx idle\n", table.Stdout);
+        Assert.Matches(@"DPDK virtio-user -> Datapath vhost\s.*\s450-450\s+99%\n", table.Stdout);
+        Assert.Matches(@"Datapath virtio-user -> Datapath vhost\s.*\s450-450\s+-\n", table.Stdout);
     }
 
     [Fact]
     public void TableWithoutIdleFieldsHasNoIdleColumn()
     {
-        string results = Path.GetTempFileName();
-        File.WriteAllLines(results, ["1 to-vhost split 64 dpdk/dpdk 1 4.0 1 0@1,1@1 0@0,1@0 1.0 1.0 450 450"]);
-        try
-        {
-            using var table = Table(results, json: false, runs: 1);
-            Assert.Equal(0, table.ExitCode);
-            Assert.DoesNotContain("rx idle", table.Stdout);
-        }
-        finally { File.Delete(results); }
+        string[] results = ["1 to-vhost split 64 dpdk/dpdk 1 4.0 1 0@1,1@1 0@0,1@0 1.0 1.0 450 450"];
+        using var table = Table(results, json: false, runs: 1);
+        Assert.Equal(0, table.ExitCode);
+        Assert.DoesNotContain("rx idle", table.Stdout);
     }
 
     [Theory]
